@@ -45,7 +45,7 @@ func (s *Service) PostMessage(ctx context.Context, sess Session, text, idempoten
 // EditMessage replaces the text of the session user's own message. The checks
 // run in the contract's order: ErrNotFound, ErrNotAuthor, then validation.
 func (s *Service) EditMessage(ctx context.Context, sess Session, id int64, text string) (Message, error) {
-	if err := s.checkAuthor(ctx, sess, id); err != nil {
+	if err := s.CheckAuthor(ctx, sess, id); err != nil {
 		return Message{}, err
 	}
 	if err := ValidateMessageText(text).Err(); err != nil {
@@ -60,7 +60,7 @@ func (s *Service) EditMessage(ctx context.Context, sess Session, id int64, text 
 
 // DeleteMessage deletes the session user's own message and returns it as it was.
 func (s *Service) DeleteMessage(ctx context.Context, sess Session, id int64) (Message, error) {
-	if err := s.checkAuthor(ctx, sess, id); err != nil {
+	if err := s.CheckAuthor(ctx, sess, id); err != nil {
 		return Message{}, err
 	}
 	m, err := s.store.DeleteMessage(ctx, id, s.now())
@@ -70,9 +70,9 @@ func (s *Service) DeleteMessage(ctx context.Context, sess Session, id int64) (Me
 	return m, nil
 }
 
-// checkAuthor returns ErrNotFound or ErrNotAuthor unless the session's user
+// CheckAuthor returns ErrNotFound or ErrNotAuthor unless the session's user
 // wrote message id. Authorship never changes, so the check cannot go stale.
-func (s *Service) checkAuthor(ctx context.Context, sess Session, id int64) error {
+func (s *Service) CheckAuthor(ctx context.Context, sess Session, id int64) error {
 	m, err := s.store.MessageByID(ctx, id)
 	if err != nil {
 		return fmt.Errorf("load message %d: %w", id, err)
