@@ -36,8 +36,9 @@ const (
 // Processor checks and re-encodes avatars. Its Process method is a
 // chat.ImageProcessor. It is safe for concurrent use.
 type Processor struct {
-	// sem holds one token per decode in progress: a decoded 16.8 MP image
-	// takes about 67 MB, so the number of them at once must be bounded.
+	// sem holds one token per decode in progress: a 16.8 MP image takes
+	// about 67 MB as RGBA, and about 100 MB with the scaler's buffer
+	// (BenchmarkProcessLargest), so the number of them at once is bounded.
 	sem chan struct{}
 }
 
@@ -54,6 +55,8 @@ func NewProcessor(maxConcurrent int) *Processor {
 // scaled down to fit OutputSide x OutputSide, as PNG when it has any
 // transparent pixel and as JPEG otherwise, with no metadata. An image that
 // breaks a rule gives a *chat.ImageError; the returned Avatar's UserID is 0.
+// ctx bounds only the wait for a decode slot: a decode once begun is short
+// (about a second for the largest image) and finishes.
 func (p *Processor) Process(ctx context.Context, data []byte) (chat.Avatar, error) {
 	f, cfg, err := check(data)
 	if err != nil {
