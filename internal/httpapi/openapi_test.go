@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -24,28 +23,22 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
-// Request headers with which a test tells the contract client what it means to
-// send. The client strips them, so the server never sees them.
-const (
-	// skipContractHeader ("X-Test-Skip-Contract: 1") takes a request out of
-	// the contract entirely. It is for requests the document deliberately
-	// does not describe: unknown paths (404), other methods (405), CORS
-	// preflights, the web client at "/". A request that matches a documented
-	// operation may not carry it.
-	skipContractHeader = "X-Test-Skip-Contract"
-	// invalidRequestHeader ("X-Test-Invalid-Request: 1") marks a request that
-	// deliberately breaks the document (a login of two characters, limit=0,
-	// a missing field, a non-numeric path id): the client checks that the
-	// request does break it and still validates the response.
-	invalidRequestHeader = "X-Test-Invalid-Request"
-)
+// skipContractHeader ("X-Test-Skip-Contract: 1") on a request takes it out of
+// the contract client's checks. It is for requests the document deliberately
+// does not describe: unknown paths (404), other methods of a known path (405),
+// CORS preflights, the web client at "/". A request that matches a documented
+// operation may not carry it. The client strips it before sending.
+const skipContractHeader = "X-Test-Skip-Contract"
 
 // newContractClient returns a client for a test server of this package that
-// checks every exchange against openapi.yaml: the request must match a
-// documented operation and conform to it, and the response must be one the
-// operation documents (status, headers, body). Every departure fails t, naming
-// method, path and status. Event streams are not read: only their status and
-// headers are checked.
+// checks every exchange against openapi.yaml. The request must match a
+// documented operation. The response must be one the operation documents:
+// status, headers, media type, body. A request that breaks the document (a
+// two-character login, limit=0, a missing field or token, a non-numeric path
+// id) is fine as long as the server refuses it with a 4xx; accepting it, or
+// failing with a 5xx, means the document and the server disagree. Every
+// problem fails t, naming method, path and status. Event streams are not read:
+// only their status and headers are checked.
 func newContractClient(t *testing.T) *http.Client {
 	t.Helper()
 	c := loadContract(t)
@@ -107,19 +100,18 @@ func loadContract(tb testing.TB) *contract {
 // exchange departs from the document. The response body, except an event
 // stream's, has been read and is replaced by a copy.
 func (c *contract) exchange(req *http.Request) (*http.Response, []error, error) {
-	body, err := drainBody(req)
+	body, err := drainRequestBody(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("contract: read request body: %w", err)
 	}
 	skip := req.Header.Get(skipContractHeader) != ""
-	invalid := req.Header.Get(invalidRequestHeader) != ""
-	out := cloneWithBody(req, body)
+	out := cloneRequestWithBody(req, body)
 	out.Header.Del(skipContractHeader)
-	out.Header.Del(invalidRequestHeader)
 
 	route, pathParams, routeErr := c.router.FindRoute(out)
 	var problems []error
 	var input *openapi3filter.RequestValidationInput
+	var reqErr error
 	switch {
 	case skip && routeErr == nil:
 		problems = append(problems, fmt.Errorf("%s is documented as %s %s; do not skip it", skipContractHeader, route.Method, route.Path))
@@ -127,16 +119,19 @@ func (c *contract) exchange(req *http.Request) (*http.Response, []error, error) 
 	case routeErr != nil:
 		problems = append(problems, fmt.Errorf("not in openapi.yaml (%v); a deliberate 404/405 sets %s", routeErr, skipContractHeader))
 	default:
-		input = requestInput(cloneWithBody(out, body), route, pathParams)
-		problems = append(problems, checkRequest(input, invalid)...)
+		input = contractInput(cloneRequestWithBody(out, body), route, pathParams)
+		reqErr = openapi3filter.ValidateRequest(input.Request.Context(), input)
 	}
 
 	resp, err := c.next.RoundTrip(out)
 	if err != nil {
 		return nil, nil, err
 	}
+	if reqErr != nil && (resp.StatusCode < 400 || resp.StatusCode >= 500) {
+		problems = append(problems, fmt.Errorf("a request that breaks openapi.yaml was not refused with a 4xx: %w", reqErr))
+	}
 	if input != nil {
-		problems = append(problems, checkResponse(input, resp)...)
+		problems = append(problems, checkContractResponse(input, resp)...)
 	}
 	for i, p := range problems {
 		problems[i] = fmt.Errorf("%s %s -> %d: %w", req.Method, req.URL.RequestURI(), resp.StatusCode, p)
@@ -144,8 +139,8 @@ func (c *contract) exchange(req *http.Request) (*http.Response, []error, error) 
 	return resp, problems, nil
 }
 
-// drainBody reads and closes req's body, as a RoundTripper must close it.
-func drainBody(req *http.Request) ([]byte, error) {
+// drainRequestBody reads and closes req's body, as a RoundTripper must close it.
+func drainRequestBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
@@ -153,8 +148,8 @@ func drainBody(req *http.Request) ([]byte, error) {
 	return io.ReadAll(req.Body)
 }
 
-// cloneWithBody returns a copy of req that carries body and can replay it.
-func cloneWithBody(req *http.Request, body []byte) *http.Request {
+// cloneRequestWithBody returns a copy of req that carries body and can replay it.
+func cloneRequestWithBody(req *http.Request, body []byte) *http.Request {
 	c := req.Clone(req.Context())
 	if body == nil {
 		c.Body, c.GetBody, c.ContentLength = http.NoBody, nil, 0
@@ -166,7 +161,7 @@ func cloneWithBody(req *http.Request, body []byte) *http.Request {
 	return c
 }
 
-func requestInput(req *http.Request, route *routers.Route, pathParams map[string]string) *openapi3filter.RequestValidationInput {
+func contractInput(req *http.Request, route *routers.Route, pathParams map[string]string) *openapi3filter.RequestValidationInput {
 	opts := &openapi3filter.Options{
 		AuthenticationFunc:                credentialPresent,
 		IncludeResponseStatus:             true,
@@ -177,12 +172,6 @@ func requestInput(req *http.Request, route *routers.Route, pathParams map[string
 	opts.WithCustomSchemaErrorFunc(func(err *openapi3.SchemaError) string {
 		return fmt.Sprintf("value at /%s: %s", strings.Join(err.JSONPointer(), "/"), err.Reason)
 	})
-	if anonymous(route, req) {
-		// A request without any credential is not validated for one: the
-		// contract answers it (403, or 400 on logout), and checkResponse makes
-		// sure it was refused.
-		opts.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
-	}
 	return &openapi3filter.RequestValidationInput{Request: req, PathParams: pathParams, Route: route, Options: opts}
 }
 
@@ -205,45 +194,11 @@ func hasCredential(req *http.Request, scheme *openapi3.SecurityScheme) bool {
 	return false
 }
 
-// anonymous reports whether route requires a credential and req carries none.
-func anonymous(route *routers.Route, req *http.Request) bool {
-	security := route.Spec.Security
-	if route.Operation.Security != nil {
-		security = *route.Operation.Security
-	}
-	for _, requirement := range security {
-		if len(requirement) == 0 {
-			return false
-		}
-		for name := range requirement {
-			scheme := route.Spec.Components.SecuritySchemes[name]
-			if scheme != nil && scheme.Value != nil && hasCredential(req, scheme.Value) {
-				return false
-			}
-		}
-	}
-	return len(security) > 0
-}
-
-func checkRequest(input *openapi3filter.RequestValidationInput, wantInvalid bool) []error {
-	err := openapi3filter.ValidateRequest(input.Request.Context(), input)
-	switch {
-	case err == nil && wantInvalid:
-		return []error{fmt.Errorf("request carries %s but conforms to openapi.yaml", invalidRequestHeader)}
-	case err != nil && !wantInvalid:
-		return []error{fmt.Errorf("request breaks openapi.yaml (set %s if deliberate): %w", invalidRequestHeader, err)}
-	}
-	return nil
-}
-
-// checkResponse validates resp against the operation of input. It reads the
+// checkContractResponse validates resp against the operation of input. It reads the
 // body and replaces it with a copy, except an event stream's, which may never
 // end: only its status and headers are checked.
-func checkResponse(input *openapi3filter.RequestValidationInput, resp *http.Response) []error {
+func checkContractResponse(input *openapi3filter.RequestValidationInput, resp *http.Response) []error {
 	var problems []error
-	if anonymous(input.Route, input.Request) && resp.StatusCode < 400 {
-		problems = append(problems, errors.New("a request without a credential was not refused, but openapi.yaml requires one"))
-	}
 	opts := *input.Options
 	ri := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: input, Status: resp.StatusCode, Header: resp.Header, Options: &opts,
@@ -251,7 +206,7 @@ func checkResponse(input *openapi3filter.RequestValidationInput, resp *http.Resp
 	media, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if media == "text/event-stream" {
 		opts.ExcludeResponseBody = true
-		if !documentsMedia(input.Route, resp.StatusCode, media) {
+		if !contractDocumentsMedia(input.Route, resp.StatusCode, media) {
 			problems = append(problems, fmt.Errorf("response media type %s is not documented", media))
 		}
 	} else {
@@ -272,8 +227,8 @@ func checkResponse(input *openapi3filter.RequestValidationInput, resp *http.Resp
 	return problems
 }
 
-// documentsMedia reports whether route's response for status lists media.
-func documentsMedia(route *routers.Route, status int, media string) bool {
+// contractDocumentsMedia reports whether route's response for status lists media.
+func contractDocumentsMedia(route *routers.Route, status int, media string) bool {
 	ref := route.Operation.Responses.Status(status)
 	return ref != nil && ref.Value != nil && ref.Value.Content.Get(media) != nil
 }
@@ -295,9 +250,9 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	}
 }
 
-// routePattern matches the method patterns of routes.go, such as
+// routePatternRE matches the method patterns of routes.go, such as
 // mux.Handle("GET /api/messages/{id}", ...).
-var routePattern = regexp.MustCompile(`\.Handle(?:Func)?\(\s*"([A-Z]+) ([^"\s]+)"`)
+var routePatternRE = regexp.MustCompile(`\.Handle(?:Func)?\(\s*"([A-Z]+) ([^"\s]+)"`)
 
 func TestOpenAPICoversEveryRoute(t *testing.T) {
 	src, err := os.ReadFile("routes.go")
@@ -305,7 +260,7 @@ func TestOpenAPICoversEveryRoute(t *testing.T) {
 		t.Fatalf("read routes.go, where every route is registered: %v", err)
 	}
 	var registered []string
-	for _, m := range routePattern.FindAllStringSubmatch(string(src), -1) {
+	for _, m := range routePatternRE.FindAllStringSubmatch(string(src), -1) {
 		method, path := m[1], strings.TrimSuffix(m[2], "{$}")
 		if method == http.MethodOptions || (method == http.MethodGet && path == "/") {
 			continue // CORS preflights and the web client are not part of the API document
@@ -342,60 +297,66 @@ func TestContractClientReportsDrift(t *testing.T) {
 	auth := []string{"Authorization", "Bearer some-token"}
 	tests := []struct {
 		name  string
-		req   testRequest
+		req   fakeRequest
 		serve http.HandlerFunc
 		want  string // a fragment of the single problem wanted; "" wants none
 	}{
-		{"conforming message", testRequest{"GET", "/api/messages/1", "", "", auth},
-			reply(200, message), ""},
-		{"message without username", testRequest{"GET", "/api/messages/1", "", "", auth},
-			reply(200, `{"id":1,"text":"hi","userid":1,"timecreated":1700000000,"timeupdated":null}`), `"username"`},
-		{"message with an extra field", testRequest{"GET", "/api/messages/1", "", "", auth},
-			reply(200, strings.Replace(message, "{", `{"sql":"SELECT",`, 1)), `"sql"`},
-		{"undocumented status", testRequest{"GET", "/api/messages/1", "", "", auth},
-			reply(201, message), "status is not supported"},
-		{"JSON without charset", testRequest{"GET", "/api/messages/1", "", "", auth},
+		{"conforming message", fakeRequest{"GET", "/api/messages/1", "", "", auth},
+			fakeJSON(200, message), ""},
+		{"message without username", fakeRequest{"GET", "/api/messages/1", "", "", auth},
+			fakeJSON(200, `{"id":1,"text":"hi","userid":1,"timecreated":1700000000,"timeupdated":null}`), `"username"`},
+		{"message with an extra field", fakeRequest{"GET", "/api/messages/1", "", "", auth},
+			fakeJSON(200, strings.Replace(message, "{", `{"sql":"SELECT",`, 1)), `"sql"`},
+		{"undocumented status", fakeRequest{"GET", "/api/messages/1", "", "", auth},
+			fakeJSON(201, message), "status is not supported"},
+		{"JSON without charset", fakeRequest{"GET", "/api/messages/1", "", "", auth},
 			func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				io.WriteString(w, message)
 			}, "charset=utf-8"},
-		{"error carrying internals", testRequest{"GET", "/api/messages/1", "", "", auth},
-			reply(500, `{"error":"internal server error","stack":"main.go:1"}`), `"stack"`},
-		{"empty field errors", testRequest{"GET", "/api/messages", "", "", auth},
-			reply(400, `{}`), "at least 1 properties"},
-		{"undocumented path", testRequest{"GET", "/api/nowhere", "", "", auth},
-			reply(404, `{"error":"not found"}`), "not in openapi.yaml"},
-		{"deliberate 405 opted out", testRequest{"PATCH", "/api/messages/1", "", "", append([]string{skipContractHeader, "1"}, auth...)},
-			reply(405, `{"error":"method not allowed"}`), ""},
-		{"opt-out on a documented operation", testRequest{"GET", "/api/messages/1", "", "", append([]string{skipContractHeader, "1"}, auth...)},
-			reply(200, message), "do not skip"},
-		{"deliberately invalid request", testRequest{"GET", "/api/messages?limit=0", "", "", append([]string{invalidRequestHeader, "1"}, auth...)},
-			reply(400, `{"limit":["must be an integer from 1 to 1000"]}`), ""},
-		{"invalid marker on a conforming request", testRequest{"GET", "/api/messages?limit=5&begin=undefined", "", "", append([]string{invalidRequestHeader, "1"}, auth...)},
-			reply(200, `[]`), "conforms"},
-		{"unmarked request breaking the document", testRequest{"POST", "/api/users/login", "application/json", `{"login":"ab","password":"secret"}`, nil},
-			reply(400, `{"login":["must be at least 3 characters"]}`), "request breaks"},
-		{"login answered", testRequest{"POST", "/api/users/login", "application/x-www-form-urlencoded", "login=alice&password=secret", nil},
-			reply(200, `{"token":"`+strings.Repeat("A", 43)+`","userid":1,"username":"alice"}`), ""},
-		{"429 without Retry-After", testRequest{"POST", "/api/users/login", "application/json", `{"login":"alice","password":"secret"}`, nil},
-			reply(429, `{"error":"too many failed logins"}`), "Retry-After"},
-		{"anonymous request refused", testRequest{"GET", "/api/users/authorized", "", "", nil},
-			reply(403, `{"error":"no valid token"}`), ""},
-		{"anonymous request served", testRequest{"GET", "/api/users/authorized", "", "", nil},
-			reply(200, `{"userid":1,"username":"alice"}`), "without a credential"},
-		{"avatar", testRequest{"GET", "/api/users/image/2", "", "", auth},
-			avatar(`"abc"`), ""},
-		{"avatar without ETag", testRequest{"GET", "/api/users/image/2", "", "", auth},
-			avatar(""), "ETag"},
-		{"registration with an avatar file", registration(t),
-			reply(200, `{"userid":2,"username":"bob"}`), ""},
-		{"event stream by ticket", testRequest{"GET", "/api/messages/events?ticket=abc&lastEventId=7", "", "", nil},
-			endlessStream, ""},
+		{"error carrying internals", fakeRequest{"GET", "/api/messages/1", "", "", auth},
+			fakeJSON(500, `{"error":"internal server error","stack":"main.go:1"}`), `"stack"`},
+		{"empty field errors", fakeRequest{"GET", "/api/messages", "", "", auth},
+			fakeJSON(400, `{}`), "at least 1 properties"},
+		{"undocumented path", fakeRequest{"GET", "/api/nowhere", "", "", auth},
+			fakeJSON(404, `{"error":"not found"}`), "not in openapi.yaml"},
+		{"deliberate 405 opted out", fakeRequest{"PATCH", "/api/messages/1", "", "", append([]string{skipContractHeader, "1"}, auth...)},
+			fakeJSON(405, `{"error":"method not allowed"}`), ""},
+		{"opt-out on a documented operation", fakeRequest{"GET", "/api/messages/1", "", "", append([]string{skipContractHeader, "1"}, auth...)},
+			fakeJSON(200, message), "do not skip"},
+		{"invalid request refused", fakeRequest{"GET", "/api/messages?limit=0", "", "", auth},
+			fakeJSON(400, `{"limit":["must be an integer from 1 to 1000"]}`), ""},
+		{"lenient begin", fakeRequest{"GET", "/api/messages?limit=5&begin=undefined", "", "", auth},
+			fakeJSON(200, `[]`), ""},
+		{"non-numeric id refused", fakeRequest{"GET", "/api/messages/abc", "", "", auth},
+			fakeJSON(404, `{"error":"not found"}`), ""},
+		{"invalid request accepted", fakeRequest{"POST", "/api/users/login", "application/json", `{"login":"ab","password":"secret"}`, nil},
+			fakeJSON(200, `{"token":"`+strings.Repeat("A", 43)+`","userid":1,"username":"alice"}`), "minimum string length is 3"},
+		{"invalid request failing the server", fakeRequest{"POST", "/api/messages", "application/json", `{"text":""}`, auth},
+			fakeJSON(500, `{"error":"internal server error"}`), "not refused with a 4xx"},
+		{"body where none is documented", fakeRequest{"POST", "/api/users/logout", "text/plain", "bye", auth},
+			fakeJSON(200, `{}`), "request body not allowed"},
+		{"login answered", fakeRequest{"POST", "/api/users/login", "application/x-www-form-urlencoded", "login=alice&password=secret", nil},
+			fakeJSON(200, `{"token":"`+strings.Repeat("A", 43)+`","userid":1,"username":"alice"}`), ""},
+		{"429 without Retry-After", fakeRequest{"POST", "/api/users/login", "application/json", `{"login":"alice","password":"secret"}`, nil},
+			fakeJSON(429, `{"error":"too many failed logins"}`), "Retry-After"},
+		{"anonymous request refused", fakeRequest{"GET", "/api/users/authorized", "", "", nil},
+			fakeJSON(403, `{"error":"no valid token"}`), ""},
+		{"anonymous request served", fakeRequest{"GET", "/api/users/authorized", "", "", nil},
+			fakeJSON(200, `{"userid":1,"username":"alice"}`), `no header "Authorization"`},
+		{"avatar", fakeRequest{"GET", "/api/users/image/2", "", "", auth},
+			fakeAvatar(`"abc"`), ""},
+		{"avatar without ETag", fakeRequest{"GET", "/api/users/image/2", "", "", auth},
+			fakeAvatar(""), "ETag"},
+		{"registration with an avatar file", fakeRegistration(t),
+			fakeJSON(200, `{"userid":2,"username":"bob"}`), ""},
+		{"event stream by ticket", fakeRequest{"GET", "/api/messages/events?ticket=abc&lastEventId=7", "", "", nil},
+			fakeEventStream, ""},
 	}
 	c := loadContract(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(refuseTestHeaders(t, tt.serve))
+			srv := httptest.NewServer(refuseSkipHeader(t, tt.serve))
 			t.Cleanup(srv.Close)
 			var problems []error
 			report := func(err error) { problems = append(problems, err) }
@@ -425,10 +386,10 @@ func TestContractClientKeepsBodies(t *testing.T) {
 		if got, want := r.FormValue("text"), "hi"; got != want {
 			t.Errorf("server got text %q, want %q", got, want)
 		}
-		reply(200, message)(w, r)
+		fakeJSON(200, message)(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	req := testRequest{"POST", "/api/messages", "application/x-www-form-urlencoded", "text=hi",
+	req := fakeRequest{"POST", "/api/messages", "application/x-www-form-urlencoded", "text=hi",
 		[]string{"Authorization", "tok", "Idempotency-Key", "k-1"}}
 	resp, err := newContractClient(t).Do(req.build(t, srv.URL))
 	if err != nil {
@@ -444,13 +405,13 @@ func TestContractClientKeepsBodies(t *testing.T) {
 	}
 }
 
-// testRequest describes a request of the self-tests; header holds name, value pairs.
-type testRequest struct {
+// fakeRequest describes a request of the self-tests; header holds name, value pairs.
+type fakeRequest struct {
 	method, path, contentType, body string
 	header                          []string
 }
 
-func (tr testRequest) build(t *testing.T, base string) *http.Request {
+func (tr fakeRequest) build(t *testing.T, base string) *http.Request {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	t.Cleanup(cancel)
@@ -471,8 +432,8 @@ func (tr testRequest) build(t *testing.T, base string) *http.Request {
 	return req
 }
 
-// registration is a multipart registration carrying an avatar file part.
-func registration(t *testing.T) testRequest {
+// fakeRegistration is a multipart registration carrying an avatar file part.
+func fakeRegistration(t *testing.T) fakeRequest {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -489,22 +450,20 @@ func registration(t *testing.T) testRequest {
 	if err := mw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return testRequest{"POST", "/api/users/register", mw.FormDataContentType(), buf.String(), nil}
+	return fakeRequest{"POST", "/api/users/register", mw.FormDataContentType(), buf.String(), nil}
 }
 
-// refuseTestHeaders fails t when a test-only header reaches the server.
-func refuseTestHeaders(t *testing.T, next http.Handler) http.Handler {
+// refuseSkipHeader fails t when a test-only header reaches the server.
+func refuseSkipHeader(t *testing.T, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, h := range []string{skipContractHeader, invalidRequestHeader} {
-			if r.Header.Get(h) != "" {
-				t.Errorf("server got test header %s, want it stripped", h)
-			}
+		if r.Header.Get(skipContractHeader) != "" {
+			t.Errorf("server got test header %s, want it stripped", skipContractHeader)
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func reply(status int, body string) http.HandlerFunc {
+func fakeJSON(status int, body string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
@@ -512,8 +471,8 @@ func reply(status int, body string) http.HandlerFunc {
 	}
 }
 
-// avatar answers a PNG avatar with the contract's headers; etag "" leaves ETag out.
-func avatar(etag string) http.HandlerFunc {
+// fakeAvatar answers a PNG avatar with the contract's headers; etag "" leaves ETag out.
+func fakeAvatar(etag string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Type", "image/png")
@@ -528,9 +487,9 @@ func avatar(etag string) http.HandlerFunc {
 	}
 }
 
-// endlessStream is an event stream that only ends when the client leaves, so
+// fakeEventStream is an event stream that only ends when the client leaves, so
 // a client that read it to the end would hang.
-func endlessStream(w http.ResponseWriter, r *http.Request) {
+func fakeEventStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, ": connected\n\n")
