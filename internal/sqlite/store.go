@@ -1,0 +1,172 @@
+// Package sqlite implements chat.Store on a SQLite file, through the pure-Go
+// modernc.org/sqlite driver, with its own SQL and embedded migrations.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"chatd/internal/chat"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Options configure a Store. The zero value is the safe default.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting: "FULL" (the default; an
+	// answered write survives a power cut) or "NORMAL" (faster; in WAL mode
+	// a power cut may lose the last commits, never corrupt the file).
+	Synchronous string
+	// ReadConns is the size of the read pool; 0 means 4.
+	ReadConns int
+}
+
+// busyTimeout is how long a connection waits for a lock held by another
+// process (a backup tool, a second chatd by mistake) before failing.
+const busyTimeout = 10 * time.Second
+
+const defaultReadConns = 4
+
+func (o Options) normalize() (Options, error) {
+	switch strings.ToUpper(o.Synchronous) {
+	case "", "FULL":
+		o.Synchronous = "FULL"
+	case "NORMAL":
+		o.Synchronous = "NORMAL"
+	default:
+		return o, fmt.Errorf("sqlite: synchronous %q: want FULL or NORMAL", o.Synchronous)
+	}
+	switch {
+	case o.ReadConns < 0:
+		return o, fmt.Errorf("sqlite: read connections %d: want 0 or more", o.ReadConns)
+	case o.ReadConns == 0:
+		o.ReadConns = defaultReadConns
+	}
+	return o, nil
+}
+
+// Store is chat.Store on SQLite. Every write goes through one connection
+// (SQLite allows one writer at a time anyway, and queueing in Go instead of
+// in SQLite's busy handler means "database is locked" never reaches a
+// client); reads use a separate pool of query-only connections, which WAL
+// mode lets run alongside the writer.
+type Store struct {
+	writer *sql.DB
+	reader *sql.DB
+	signal chan struct{}
+}
+
+var _ chat.Store = (*Store)(nil)
+
+// Open opens (creating when absent) the database at path, creating its
+// parent directory too, and applies the migrations it has not seen yet.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	opts, err := opts.normalize()
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writer, err := openDB(ctx, writerDSN(abs, opts), 1)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s for writing: %w", path, err)
+	}
+	if err := migrate(ctx, writer); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	reader, err := openDB(ctx, readerDSN(abs), opts.ReadConns)
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+	}
+	return &Store{writer: writer, reader: reader, signal: make(chan struct{}, 1)}, nil
+}
+
+func openDB(ctx context.Context, dsn string, conns int) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// fileURI names path as a SQLite URI, so that no character of the path ('?',
+// '#', '%') can be mistaken for a parameter.
+func fileURI(path string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+}
+
+// writerDSN configures the single writer connection: WAL (readers never
+// block it), the chosen durability, foreign keys, and BEGIN IMMEDIATE, so a
+// transaction takes the write lock up front instead of failing with
+// SQLITE_BUSY when it upgrades from reading to writing.
+func writerDSN(path string, opts Options) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	return fileURI(path) + "?" + q.Encode()
+}
+
+// readerDSN configures the read pool: query_only, so a write that slipped
+// onto the wrong pool fails loudly instead of racing the writer.
+func readerDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "query_only(1)")
+	return fileURI(path) + "?" + q.Encode()
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.reader.Close(), s.writer.Close())
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	var one int
+	if err := s.reader.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// EventSignal returns the channel that receives a value after a commit that
+// appended events.
+func (s *Store) EventSignal() <-chan struct{} { return s.signal }
+
+// notify wakes the signal's reader without ever blocking a writer: a value
+// already waiting says the same thing.
+func (s *Store) notify() {
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+}

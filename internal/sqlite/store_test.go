@@ -1,0 +1,109 @@
+package sqlite
+
+import (
+	"database/sql"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"chatd/internal/chat"
+	"chatd/internal/storetest"
+)
+
+// openTest opens a store at path and closes it when the test ends.
+func openTest(t *testing.T, path string, opts Options) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) chat.Store {
+		return openTest(t, filepath.Join(t.TempDir(), "chat.db"), Options{})
+	})
+}
+
+func TestOpenCreatesDirectory(t *testing.T) {
+	// Characters that mean something in a URI must stay part of the name.
+	path := filepath.Join(t.TempDir(), "a", "b?c#d%20e", "chat.db")
+	s := openTest(t, path, Options{})
+	var seq int
+	var name, file string
+	if err := s.reader.QueryRowContext(t.Context(), `PRAGMA database_list`).Scan(&seq, &name, &file); err != nil {
+		t.Fatalf("PRAGMA database_list: %v", err)
+	}
+	if file != path {
+		t.Errorf("database file: got %q, want %q", file, path)
+	}
+}
+
+func TestMigrationsIdempotentOnReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openTest(t, path, Options{})
+	u, err := s.CreateUser(t.Context(), chat.NewUser{Login: "keep", LoginKey: "keep", PasswordHash: "h"})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	ms, err := migrations()
+	if err != nil {
+		t.Fatalf("migrations: %v", err)
+	}
+	var want []int64
+	for _, m := range ms {
+		want = append(want, int64(m.version))
+	}
+	if got := migrationVersions(t, s.reader); !slices.Equal(got, want) {
+		t.Fatalf("recorded versions: got %v, want %v", got, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	again := openTest(t, path, Options{})
+	if got := migrationVersions(t, again.reader); !slices.Equal(got, want) {
+		t.Errorf("versions after reopen: got %v, want %v", got, want)
+	}
+	if _, err := again.UserByID(t.Context(), u.ID); err != nil {
+		t.Errorf("user after reopen: %v", err)
+	}
+}
+
+func migrationVersions(t *testing.T, db *sql.DB) []int64 {
+	t.Helper()
+	rows, err := db.QueryContext(t.Context(), `SELECT version FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	var vs []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			t.Fatalf("scan version: %v", err)
+		}
+		vs = append(vs, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	return vs
+}
+
+func TestMigrationsAreNumbered(t *testing.T) {
+	ms, err := migrations()
+	if err != nil {
+		t.Fatalf("migrations: %v", err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("migration %s: got version %d, want %d (numbered 0001 upwards without gaps)", m.name, m.version, i+1)
+		}
+	}
+}
