@@ -330,6 +330,10 @@ func TestContractClientReportsDrift(t *testing.T) {
 			fakeJSON(500, `{"error":"internal server error"}`), "not refused with a 4xx"},
 		{"body where none is documented", fakeRequest{"POST", "/api/users/logout", "text/plain", "bye", auth},
 			fakeJSON(200, `{}`), "request body not allowed"},
+		{"form with an unknown field", fakeRequest{"POST", "/api/messages", "application/x-www-form-urlencoded", "text=hi&client=web", auth},
+			fakeJSON(200, message), ""},
+		{"JSON with a non-string value accepted", fakeRequest{"POST", "/api/messages", "application/json", `{"text":"hi","n":5}`, auth},
+			fakeJSON(200, message), "not refused with a 4xx"},
 		{"login answered", fakeRequest{"POST", "/api/users/login", "application/x-www-form-urlencoded", "login=alice&password=secret", nil},
 			fakeJSON(200, `{"token":"`+strings.Repeat("A", 43)+`","userid":1,"username":"alice"}`), ""},
 		{"429 without Retry-After", fakeRequest{"POST", "/api/users/login", "application/json", `{"login":"alice","password":"secret"}`, nil},
@@ -441,6 +445,7 @@ func fakeRegistration(t *testing.T) fakeRequest {
 	part.Write([]byte("\x89PNG\r\n\x1a\n not really"))
 	mw.WriteField("login", "bob")
 	mw.WriteField("password", "secret")
+	mw.WriteField("client", "web") // unknown fields are ignored, so allowed
 	if err := mw.Close(); err != nil {
 		t.Fatal(err)
 	}
