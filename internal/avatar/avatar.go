@@ -52,8 +52,9 @@ func NewProcessor(maxConcurrent int) *Processor {
 }
 
 // Process checks data against the avatar rules and returns it re-encoded:
-// scaled down to fit OutputSide x OutputSide, as PNG when it has any
-// transparent pixel and as JPEG otherwise, with no metadata. An image that
+// scaled down to fit OutputSide x OutputSide, turned upright as a JPEG's
+// EXIF Orientation asks, as PNG when it has any transparent pixel and as
+// JPEG otherwise, with no metadata. An image that
 // breaks a rule gives a *chat.ImageError; the returned Avatar's UserID is 0.
 // ctx bounds only the wait for a decode slot: a decode once begun is short
 // (about a second for the largest image) and finishes.
@@ -70,7 +71,7 @@ func (p *Processor) Process(ctx context.Context, data []byte) (chat.Avatar, erro
 	if err != nil {
 		return chat.Avatar{}, err
 	}
-	return encode(m)
+	return encode(m, f.orientationOf(data))
 }
 
 // check applies every rule that can be judged without decoding the pixels,

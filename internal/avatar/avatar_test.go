@@ -50,6 +50,7 @@ func alphaAt(m image.Image, x, y int) uint32 {
 }
 
 func TestProcessAccepts(t *testing.T) {
+	t.Parallel()
 	smallerFrame := &gif.GIF{
 		Image:  []*image.Paletted{frame(image.Rect(15, 10, 25, 20), gifRed)},
 		Delay:  []int{0},

@@ -14,12 +14,12 @@ import (
 	"chatd/internal/chat"
 )
 
-// encode scales m down to fit OutputSide and writes it afresh, which leaves
-// behind every byte of the upload that was not a pixel (EXIF, GPS, comments,
-// trailing data).
-func encode(m image.Image) (chat.Avatar, error) {
+// encode scales m down to fit OutputSide, turns it upright as orientation
+// asks, and writes it afresh, which leaves behind every byte of the upload
+// that was not a pixel (EXIF, GPS, comments, trailing data).
+func encode(m image.Image, orientation int) (chat.Avatar, error) {
 	transparent := !opaque(m)
-	m = fit(m, OutputSide)
+	m = orient(fit(m, OutputSide), orientation)
 	var buf bytes.Buffer
 	a := chat.Avatar{ContentType: "image/jpeg"}
 	if transparent {

@@ -21,20 +21,23 @@ type format struct {
 	name         string
 	decodeConfig func(io.Reader) (image.Config, error)
 	decodeImage  func(io.Reader) (image.Image, error)
+	// orientation reads how the picture must be turned to show upright;
+	// nil for formats whose orientation metadata browsers ignore.
+	orientation func([]byte) int
 }
 
 // detect tells the format of data from its magic bytes alone.
 func detect(data []byte) (format, bool) {
 	switch {
 	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
-		return format{"JPEG", jpeg.DecodeConfig, jpeg.Decode}, true
+		return format{"JPEG", jpeg.DecodeConfig, jpeg.Decode, jpegOrientation}, true
 	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		return format{"PNG", png.DecodeConfig, png.Decode}, true
+		return format{"PNG", png.DecodeConfig, png.Decode, nil}, true
 	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
 		// gif.Decode stops after the first frame of an animation.
-		return format{"GIF", gif.DecodeConfig, gif.Decode}, true
+		return format{"GIF", gif.DecodeConfig, gif.Decode, nil}, true
 	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
-		return format{"WebP", webp.DecodeConfig, webp.Decode}, true
+		return format{"WebP", webp.DecodeConfig, webp.Decode, nil}, true
 	}
 	return format{}, false
 }
@@ -69,6 +72,15 @@ func (f format) decode(data []byte, cfg image.Config) (image.Image, error) {
 		// size limit should one of them ever stop doing so.
 		return nil, f.damaged()
 	}
+}
+
+// orientationOf returns the EXIF Orientation of data, orientNormal when the
+// format carries none that matters.
+func (f format) orientationOf(data []byte) int {
+	if f.orientation == nil {
+		return orientNormal
+	}
+	return f.orientation(data)
 }
 
 func (f format) damaged() error {

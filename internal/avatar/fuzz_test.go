@@ -20,7 +20,7 @@ func FuzzProcess(f *testing.F) {
 	f.Add(encodePNG(f, halfClear(24, 16, true)))
 	f.Add(encodePNG(f, toNRGBA64(halfClear(9, 7, false))))
 	f.Add(encodeJPEG(f, halfClear(24, 16, false)))
-	f.Add(jpegWithEXIF(f))
+	f.Add(jpegWithEXIF(f, halfClear(12, 8, false), orientRotate90))
 	f.Add(animatedGIF(f))
 	f.Add(encodeGIF(f, &gif.GIF{
 		Image:  []*image.Paletted{frame(image.Rect(2, 2, 6, 5), gifClear)},

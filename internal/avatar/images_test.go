@@ -20,12 +20,13 @@ import (
 func halfClear(w, h int, clear bool) *image.NRGBA {
 	m := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
+		row := m.Pix[y*m.Stride:]
 		for x := range w {
-			c := color.NRGBA{uint8(x * 255 / w), uint8(y * 255 / h), 90, 0xff}
+			a := uint8(0xff)
 			if clear && x >= w/2 {
-				c.A = 0
+				a = 0
 			}
-			m.SetNRGBA(x, y, c)
+			copy(row[4*x:], []byte{uint8(x * 255 / w), uint8(y * 255 / h), 90, a})
 		}
 	}
 	return m
@@ -116,17 +117,45 @@ func craftedPNG(t testing.TB, w, h uint32, colorType byte) []byte {
 	return append(out, pngChunk("IEND", nil)...)
 }
 
-// exifPayload stands for a camera's EXIF block with its GPS position.
-const exifPayload = "Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08GPSLatitude=51.5007N GPSLongitude=0.1246W"
+// byteOrder is binary.BigEndian or binary.LittleEndian.
+type byteOrder interface {
+	binary.ByteOrder
+	binary.AppendByteOrder
+}
 
-// jpegWithEXIF returns a decodable JPEG carrying an APP1 EXIF segment.
-func jpegWithEXIF(t testing.TB) []byte {
+// gpsText stands for the GPS position a camera writes into EXIF.
+const gpsText = "GPSLatitude=51.5007N GPSLongitude=0.1246W"
+
+// exifTIFF returns an EXIF block, "Exif\0\0" and a TIFF structure in order,
+// whose first IFD holds the Orientation tag, followed by gpsText.
+func exifTIFF(order byteOrder, orientation uint16) []byte {
+	b := []byte("Exif\x00\x00MM\x00*")
+	if order.String() == binary.LittleEndian.String() {
+		b = []byte("Exif\x00\x00II*\x00")
+	}
+	b = order.AppendUint32(b, 8)                     // first IFD right after the header
+	b = order.AppendUint16(b, 1)                     // one entry
+	b = order.AppendUint16(b, 0x0112)                // Orientation
+	b = order.AppendUint16(b, 3)                     // SHORT
+	b = order.AppendUint32(b, 1)                     // one value
+	b = order.AppendUint16(b, orientation)           // the value, left-justified
+	b = append(order.AppendUint16(b, 0), 0, 0, 0, 0) // padding, no next IFD
+	return append(b, gpsText...)
+}
+
+// withSegment returns the JPEG file j with an APPn segment inserted after
+// its SOI marker.
+func withSegment(j []byte, marker byte, payload []byte) []byte {
+	seg := []byte{0xff, marker}
+	seg = binary.BigEndian.AppendUint16(seg, uint16(2+len(payload)))
+	seg = append(seg, payload...)
+	return append(append(append([]byte{}, j[:2]...), seg...), j[2:]...)
+}
+
+// jpegWithEXIF returns a decodable JPEG of m carrying an APP1 EXIF segment.
+func jpegWithEXIF(t testing.TB, m image.Image, orientation uint16) []byte {
 	t.Helper()
-	plain := encodeJPEG(t, halfClear(64, 48, false))
-	seg := []byte{0xff, 0xe1}
-	seg = binary.BigEndian.AppendUint16(seg, uint16(2+len(exifPayload)))
-	seg = append(seg, exifPayload...)
-	out := append(append(append([]byte{}, plain[:2]...), seg...), plain[2:]...)
+	out := withSegment(encodeJPEG(t, m), 0xe1, exifTIFF(binary.BigEndian, orientation))
 	if _, err := jpeg.Decode(bytes.NewReader(out)); err != nil {
 		t.Fatalf("the EXIF test JPEG does not decode: %v", err)
 	}

@@ -93,7 +93,7 @@ func TestMaxSizePassesTheHeaderCheck(t *testing.T) {
 }
 
 func TestMetadataIsStripped(t *testing.T) {
-	withEXIF := jpegWithEXIF(t)
+	withEXIF := jpegWithEXIF(t, halfClear(64, 48, false), orientNormal)
 	withTrailer := append(encodePNG(t, halfClear(32, 32, true)), "<html><script>alert(1)</script>"...)
 	for name, data := range map[string][]byte{"EXIF JPEG": withEXIF, "PNG with trailing HTML": withTrailer} {
 		a, err := NewProcessor(1).Process(context.Background(), data)
@@ -101,7 +101,7 @@ func TestMetadataIsStripped(t *testing.T) {
 			t.Fatalf("%s: got error %v, want an avatar", name, err)
 		}
 		decodeAvatar(t, a)
-		for _, marker := range []string{"Exif", "GPS", "51.5007", "<script"} {
+		for _, marker := range []string{"Exif", "GPS", gpsText, "<script"} {
 			if bytes.Contains(data, []byte(marker)) && bytes.Contains(a.Data, []byte(marker)) {
 				t.Errorf("%s: the output still holds %q", name, marker)
 			}
@@ -137,6 +137,7 @@ func TestProcessWaitsForADecodeSlot(t *testing.T) {
 }
 
 func TestProcessConcurrently(t *testing.T) {
+	t.Parallel()
 	p := NewProcessor(2)
 	inputs := [][]byte{
 		encodePNG(t, halfClear(520, 300, true)),
@@ -145,8 +146,8 @@ func TestProcessConcurrently(t *testing.T) {
 		fixture(t, "lossy-alpha.webp"),
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 4*len(inputs))
-	for range 4 {
+	errs := make(chan error, 2*len(inputs))
+	for range 2 {
 		for _, data := range inputs {
 			wg.Go(func() {
 				_, err := p.Process(context.Background(), data)
