@@ -22,7 +22,7 @@ type format struct {
 	decodeConfig func(io.Reader) (image.Config, error)
 	decodeImage  func(io.Reader) (image.Image, error)
 	// orientation reads how the picture must be turned to show upright;
-	// nil for formats whose orientation metadata browsers ignore.
+	// nil but for JPEG, the format in which cameras and phones record it.
 	orientation func([]byte) int
 }
 
