@@ -50,7 +50,8 @@ export class Composer {
     else if ($('compose-error').textContent === t('tooLong')) $('compose-error').textContent = '';
     // Grow with the text up to a limit set in CSS (max-height).
     this.area.style.height = 'auto';
-    this.area.style.height = this.area.scrollHeight + 'px';
+    const border = this.area.offsetHeight - this.area.clientHeight;
+    this.area.style.height = this.area.scrollHeight + border + 'px';
   }
 
   async send() {

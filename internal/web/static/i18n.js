@@ -150,9 +150,9 @@ export function waitText(seconds) {
   return t('minutes', { n: Math.ceil(seconds / 60) });
 }
 
-const timeFmt = new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' });
+const timeFmt = new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' });
 const dayTimeFmt = new Intl.DateTimeFormat(lang, {
-  day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
+  day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit',
 });
 const fullFmt = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'medium' });
 

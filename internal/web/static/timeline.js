@@ -105,14 +105,14 @@ export class Timeline {
     if (msg.timeupdated != null) {
       meta.append(' ', h('span', { className: 'edited', title: t('editedAt', { time: fullTime(msg.timeupdated) }) }, t('edited')));
     }
+    if (own) meta.append(this.controls(item));
     const bubble = h('div', { className: 'bubble' }, meta, h('p', { className: 'text' }, msg.text));
-    if (own) bubble.append(this.controls(item));
     el.replaceChildren(this.avatars.element(msg.userid, msg.username), bubble);
   }
 
   controls(item) {
-    const edit = h('button', { type: 'button', className: 'icon edit', title: t('edit'), 'aria-label': t('editLabel') }, t('edit'));
-    const del = h('button', { type: 'button', className: 'icon delete', title: t('delete') }, t('delete'));
+    const edit = h('button', { type: 'button', className: 'edit', 'aria-label': t('editLabel') }, t('edit'));
+    const del = h('button', { type: 'button', className: 'delete', 'aria-label': t('deleteTitle') }, t('delete'));
     edit.addEventListener('click', () => this.startEdit(item));
     del.addEventListener('click', () => this.onDelete(item.msg.id));
     return h('div', { className: 'actions' }, edit, del);
@@ -129,6 +129,7 @@ export class Timeline {
       h('div', { className: 'editor-actions' }, h('span', { className: 'hint' }, t('editHint')), cancel, save), error);
     const close = () => {
       form.remove();
+      item.el.classList.remove('editing');
       this.fill(item);
       item.el.querySelector('.edit')?.focus();
     };
@@ -148,6 +149,7 @@ export class Timeline {
     });
     textEl.replaceWith(form);
     bubble.querySelector('.actions')?.remove();
+    item.el.classList.add('editing');
     area.focus();
     area.setSelectionRange(area.value.length, area.value.length);
   }

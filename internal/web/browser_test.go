@@ -1,0 +1,128 @@
+package web
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserChat drives the client in real Chromium against the real chatd
+// binary: two users on separate devices chat live, edit and delete, a
+// message that looks like HTML stays text, and logging out on all devices
+// from a third device sends the first one back to the login form.
+func TestBrowserChat(t *testing.T) {
+	chromium := chromiumPath(t)
+	base := startChatd(t, buildChatd(t))
+	browser := startBrowser(t, chromium)
+	deadline := time.Now().Add(scenarioTime)
+
+	alice := newTab(t, browser, "alice", deadline)
+	bob := newTab(t, browser, "bob", deadline)
+	alice.register(base, "alice", "wonderland-42", writePNG(t))
+	bob.register(base, "bob", "builder-42", "")
+
+	// Messages appear on the other device without a reload.
+	hello := "Hi Bob! The new chat server is up."
+	alice.send(hello)
+	bob.waitMessage(hello)
+	reply := "Hi Alice, looks great. Does editing work?"
+	bob.send(reply)
+	alice.waitMessage(reply)
+	id := bob.messageID(hello)
+	if id == "" || id != alice.messageID(hello) {
+		t.Fatalf("message ids: bob sees %q, alice %q, want the same id", id, alice.messageID(hello))
+	}
+	if own := eval[bool](alice, msgSelector(hello)+`.classList.contains('own')`); !own {
+		t.Errorf("alice's own message is not marked as own")
+	}
+	if own := eval[bool](bob, msgSelector(hello)+`.classList.contains('own')`); own {
+		t.Errorf("alice's message is marked as own on bob's device")
+	}
+	bob.waitJS("alice's avatar", msgSelector(hello)+`.querySelector('.avatar img')?.src.startsWith('blob:') === true`)
+	if got := eval[string](alice, msgSelector(reply)+`.querySelector('.avatar').textContent`); got != "B" {
+		t.Errorf("bob's avatar placeholder: got %q, want initials \"B\"", got)
+	}
+
+	// An edit shows on both devices, marked as edited.
+	edited := "Hi Bob! The new chat server is up and running."
+	sel := `#messages li[data-id="` + id + `"]`
+	alice.do(
+		chromedp.Click(chromedp.CSS(sel+" .edit")),
+		chromedp.SetValue(chromedp.CSS(sel+" .edit-text"), edited),
+		chromedp.Focus(chromedp.CSS(sel+" .edit-text")),
+		pressEnter,
+	)
+	for _, b := range []*tab{alice, bob} {
+		b.waitJS("the edit", msgSelector(edited)+`?.querySelector('.edited') != null`)
+		b.waitNoMessage(hello)
+	}
+	alice.send("Yes, and deleting too.")
+	bob.waitMessage("Yes, and deleting too.")
+	if os.Getenv("CHATD_UPDATE_SCREENSHOT") == "1" {
+		saveScreenshot(t, bob)
+	}
+
+	// A delete asks first, in the page, then goes from both devices.
+	doomed := alice.messageID("Yes, and deleting too.")
+	alice.do(chromedp.Click(chromedp.CSS(`#messages li[data-id="` + doomed + `"] .delete`)))
+	alice.waitJS("the confirmation dialog", `document.getElementById('confirm-dialog').open`)
+	alice.do(chromedp.Click(chromedp.ID("confirm-ok")))
+	alice.waitNoMessage("Yes, and deleting too.")
+	bob.waitNoMessage("Yes, and deleting too.")
+
+	// Text that looks like HTML is shown as text and never runs.
+	xss := `<img src=x onerror=alert(1)>`
+	bob.send(xss)
+	alice.waitMessage(xss)
+	for _, b := range []*tab{alice, bob} {
+		if found := eval[bool](b, `document.querySelector('img[src=x]') !== null`); found {
+			t.Errorf("%s: the message became an <img> element", b.name)
+		}
+	}
+
+	// Logging out on all devices from a third one ends alice's other session.
+	third := newTab(t, browser, "alice-2", deadline)
+	third.login(base, "alice", "wonderland-42")
+	third.waitMessage(xss)
+	third.do(
+		chromedp.Click(chromedp.ID("account-button")),
+		chromedp.Click(chromedp.ID("logout-all-button")),
+	)
+	for _, b := range []*tab{third, alice} {
+		b.waitJS("the login form", `!document.getElementById('login-form').hidden && document.getElementById('chat-view').hidden`)
+	}
+	if notice := eval[string](alice, `document.getElementById('auth-notice').textContent`); notice == "" {
+		t.Errorf("alice: no notice says why the session ended")
+	}
+	if token := eval[string](alice, `localStorage.getItem('chatd.token') ?? ''`); token != "" {
+		t.Errorf("alice: the revoked token is still stored")
+	}
+	if chat := eval[bool](bob, `!document.getElementById('chat-view').hidden`); !chat {
+		t.Errorf("bob was logged out by alice's logout on all devices")
+	}
+
+	for _, b := range []*tab{alice, bob, third} {
+		if p := b.problems(); len(p) > 0 {
+			t.Errorf("%s: dialogs or script errors:\n%s", b.name, strings.Join(p, "\n"))
+		}
+	}
+}
+
+// saveScreenshot regenerates testdata/screenshot.png, the README's picture
+// of the chat view.
+func saveScreenshot(t *testing.T, b *tab) {
+	t.Helper()
+	ctx, cancel := b.stepCtx()
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile("testdata/screenshot.png", buf, 0o644); err != nil {
+		t.Fatalf("save screenshot: %v", err)
+	}
+	t.Logf("updated testdata/screenshot.png")
+}
