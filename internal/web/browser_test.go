@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -16,7 +17,12 @@ import (
 func TestBrowserChat(t *testing.T) {
 	chromium := chromiumPath(t)
 	base := startChatd(t, buildChatd(t))
-	browser := startBrowser(t, chromium)
+	chatScenario(t, startBrowser(t, chromium), base)
+}
+
+// chatScenario is the whole journey, in the browser given, against the
+// server at base.
+func chatScenario(t *testing.T, browser context.Context, base string) {
 	deadline := time.Now().Add(scenarioTime)
 
 	alice := newTab(t, browser, "alice", deadline)

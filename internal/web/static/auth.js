@@ -30,6 +30,9 @@ export class AuthView {
       $('register-image').focus();
     });
     placeholder($('register-preview'), '');
+    $('register-login').addEventListener('input', () => {
+      if (!$('register-image').files.length) placeholder($('register-preview'), $('register-login').value);
+    });
   }
 
   /** show displays the forms with an optional notice. */

@@ -63,7 +63,9 @@ export class ChatView {
     this.timeline.clear();
     this.reachedStart = false;
     setNotice($('older-status'), '');
-    this.feed.lastEventId = '';
+    // Load at once, and again when the stream opens (onOpen), so that
+    // nothing sent in between is missed; the timeline merges duplicates.
+    this.load();
     this.feed.start();
     this.composer.focus();
   }
@@ -106,6 +108,7 @@ export class ChatView {
   }
 
   event(type, data) {
+    if (!data && type !== 'reset') return;
     switch (type) {
       case 'message.created':
         this.added([data]);

@@ -30,11 +30,15 @@ export class LiveFeed {
     this.poller = null;
   }
 
+  /** start connects afresh, for a new session. */
   start() {
+    this.lastEventId = '';
+    this.failures = 0;
     this.stopped = false;
     this.connect();
   }
 
+  /** stop disconnects and stops polling. */
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
@@ -94,7 +98,7 @@ export class LiveFeed {
     try {
       data = ev.data ? JSON.parse(ev.data) : null;
     } catch {
-      return;
+      // A "reset" may carry no JSON; the message events always do.
     }
     this.h.onEvent(type, data);
   }
