@@ -1,0 +1,248 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"chatd/internal/chat"
+)
+
+// Timing of event streams.
+const (
+	// streamHeartbeat is how often an idle stream sends a comment, which keeps
+	// proxies from closing it and rechecks the session.
+	streamHeartbeat = 25 * time.Second
+	// streamWriteTimeout bounds each write to a stream, replacing the
+	// server's WriteTimeout (which would cut every stream), so that a client
+	// that stopped reading does not hold its handler forever.
+	streamWriteTimeout = 30 * time.Second
+	// streamRetry is the reconnection delay the stream asks clients to use.
+	streamRetry = "retry: 3000\n\n"
+)
+
+// eventTicket is the answer of POST /api/messages/events/ticket.
+type eventTicket struct {
+	Ticket string `json:"ticket"`
+}
+
+func handleEventTicket(svc *chat.Service) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ticket, err := svc.NewEventTicket(r.Context(), sessionFrom(r.Context()))
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		encode(w, r, http.StatusOK, eventTicket{Ticket: ticket})
+	})
+}
+
+func handleEvents(svc *chat.Service, feed chat.Feed, logger *slog.Logger) http.Handler {
+	return handleEventsEvery(svc, feed, logger, streamHeartbeat)
+}
+
+// handleEventsEvery is handleEvents with the heartbeat interval as a
+// parameter, for tests.
+func handleEventsEvery(svc *chat.Service, feed chat.Feed, logger *slog.Logger, heartbeat time.Duration) http.Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sess, err := streamSession(r, svc)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		after, err := resumePoint(r)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		sub, reset, err := subscribeFrom(r.Context(), feed, after)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		defer sub.Close()
+		s := &stream{w: w, rc: http.NewResponseController(w), svc: svc, sess: sess, heartbeat: heartbeat, log: logger}
+		err = s.run(r.Context(), sub, reset)
+		logger.DebugContext(r.Context(), "event stream ended",
+			slog.Int64("session", sess.ID), slog.String("reason", err.Error()))
+	})
+}
+
+// streamSession authenticates a stream by its Authorization header or, for
+// EventSource, which cannot send headers, by a single-use ticket.
+func streamSession(r *http.Request, svc *chat.Service) (chat.Session, error) {
+	if token := tokenFromRequest(r); token != "" {
+		return svc.Authenticate(r.Context(), token)
+	}
+	return svc.RedeemEventTicket(r.Context(), r.URL.Query().Get("ticket"))
+}
+
+// resumePoint returns the last event id the client saw, from the
+// Last-Event-ID header (what EventSource sends when it reconnects) or the
+// lastEventId parameter (for a new EventSource that resumes), or -1 for none.
+func resumePoint(r *http.Request) (int64, error) {
+	field, s := "Last-Event-ID", r.Header.Get("Last-Event-ID")
+	if s == "" {
+		field, s = "lastEventId", r.URL.Query().Get("lastEventId")
+	}
+	if s == "" {
+		return -1, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 0 {
+		v := &chat.ValidationError{}
+		v.Add(field, "must be a non-negative integer")
+		return 0, v
+	}
+	return id, nil
+}
+
+// subscribeFrom subscribes after the given event id. When those events are
+// gone it subscribes from now on instead and reports reset, so that the
+// client is told to reload rather than left with a silent gap.
+func subscribeFrom(ctx context.Context, feed chat.Feed, after int64) (sub chat.Subscription, reset bool, err error) {
+	sub, err = feed.Subscribe(ctx, after)
+	if errors.Is(err, chat.ErrHistoryGone) {
+		reset = true
+		sub, err = feed.Subscribe(ctx, -1)
+	}
+	if errors.Is(err, chat.ErrFeedClosed) {
+		err = chat.ErrUnavailable // shutting down: the client retries elsewhere or later
+	}
+	return sub, reset, err
+}
+
+// errSessionRevoked ends a stream whose session was revoked or expired.
+var errSessionRevoked = errors.New("session revoked")
+
+// stream writes one client's event stream.
+type stream struct {
+	w         http.ResponseWriter
+	rc        *http.ResponseController
+	svc       *chat.Service
+	sess      chat.Session
+	heartbeat time.Duration
+	log       *slog.Logger
+	buf       bytes.Buffer
+}
+
+// run streams sub's events until the session ends, the subscription ends
+// (the client then resumes with Last-Event-ID) or the client goes away, and
+// returns why it ended.
+func (s *stream) run(ctx context.Context, sub chat.Subscription, reset bool) error {
+	h := s.w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx would otherwise hold events back
+	s.w.WriteHeader(http.StatusOK)
+	s.buf.WriteString(streamRetry)
+	if reset {
+		s.buf.WriteString("event: reset\ndata: {}\n\n")
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	ping := time.NewTicker(s.heartbeat)
+	defer ping.Stop()
+	for {
+		select {
+		case e, ok := <-sub.Events():
+			if err := s.event(e, ok, sub); err != nil {
+				return err
+			}
+		case <-ping.C:
+			if err := s.ping(ctx); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// event writes e, flushing once the subscription has nothing more queued so
+// that a burst goes out in one write. ok false means sub ended.
+func (s *stream) event(e chat.Event, ok bool, sub chat.Subscription) error {
+	if !ok {
+		if err := s.flush(); err != nil {
+			return err
+		}
+		if err := sub.Err(); err != nil {
+			return err // slow consumer or shutting down: the client reconnects
+		}
+		return chat.ErrFeedClosed
+	}
+	switch e.Type {
+	case chat.EventMessageCreated, chat.EventMessageUpdated, chat.EventMessageDeleted, chat.EventUserUpdated:
+		writeEvent(&s.buf, e)
+	case chat.EventSessionsRevoked:
+		if e.RevokesSession(s.sess.ID) {
+			return s.revoked()
+		}
+	}
+	if len(sub.Events()) > 0 {
+		return nil
+	}
+	return s.flush()
+}
+
+// writeEvent appends e in the event-stream format. Data is one line of JSON
+// from the store; should a store ever pretty-print it, each line gets its own
+// "data:" so the event stays intact.
+func writeEvent(buf *bytes.Buffer, e chat.Event) {
+	buf.WriteString("id: ")
+	buf.WriteString(strconv.FormatInt(e.ID, 10))
+	buf.WriteString("\nevent: ")
+	buf.WriteString(string(e.Type))
+	for line := range bytes.Lines(e.Data) {
+		buf.WriteString("\ndata: ")
+		buf.Write(bytes.TrimRight(line, "\r\n"))
+	}
+	buf.WriteString("\n\n")
+}
+
+// ping sends the heartbeat comment, after checking that the session still
+// exists: a revocation event can be missed (the stream was cut off and
+// resumed past it) and idle expiry has no event of its own.
+func (s *stream) ping(ctx context.Context) error {
+	_, err := s.svc.CheckSession(ctx, s.sess)
+	if errors.Is(err, chat.ErrUnauthenticated) {
+		return s.revoked()
+	}
+	if err != nil && ctx.Err() == nil {
+		// The store is unavailable: say nothing now, check again next beat.
+		s.log.WarnContext(ctx, "check stream session", slog.String("error", err.Error()))
+	}
+	s.buf.WriteString(": ping\n\n")
+	return s.flush()
+}
+
+// revoked sends the final session.revoked event.
+func (s *stream) revoked() error {
+	s.buf.WriteString("event: session.revoked\ndata: {}\n\n")
+	if err := s.flush(); err != nil {
+		return err
+	}
+	return errSessionRevoked
+}
+
+// flush writes what is buffered and pushes it to the client. Each write gets
+// its own deadline instead of the server's WriteTimeout.
+func (s *stream) flush() error {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	_, err := s.w.Write(s.buf.Bytes())
+	s.buf.Reset()
+	if err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}

@@ -1,0 +1,365 @@
+package httpapi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"chatd/internal/avatar"
+	"chatd/internal/chat"
+	"chatd/internal/realtime"
+)
+
+// sseEvent is one dispatched event, or comment, as a client parses it.
+type sseEvent struct {
+	id, event, data, retry, comment string
+}
+
+// sseStream reads an open event stream.
+type sseStream struct {
+	t    *testing.T
+	resp *http.Response
+	r    *bufio.Reader
+}
+
+// openStream GETs /api/messages/events with query and header and returns
+// the stream, failing unless it answers 200 with the event-stream headers.
+func (ts *testServer) openStream(client *http.Client, query string, header map[string]string) *sseStream {
+	ts.t.Helper()
+	resp := ts.getStream(client, query, header)
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		ts.t.Fatalf("GET events%s: status %d, body %s", query, resp.StatusCode, body)
+	}
+	for k, want := range map[string]string{
+		"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			ts.t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	s := &sseStream{t: ts.t, resp: resp, r: bufio.NewReader(resp.Body)}
+	ts.t.Cleanup(s.close)
+	if e := s.next(); e.retry != "3000" {
+		ts.t.Fatalf("first event: got %+v, want retry: 3000", e)
+	}
+	return s
+}
+
+func (ts *testServer) getStream(client *http.Client, query string, header map[string]string) *http.Response {
+	ts.t.Helper()
+	req, err := http.NewRequest("GET", ts.URL+"/api/messages/events"+query, nil)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		ts.t.Fatalf("GET events%s: %v", query, err)
+	}
+	return resp
+}
+
+func (s *sseStream) close() { s.resp.Body.Close() }
+
+// next returns the next event or comment, failing the test when none comes
+// within a few seconds or the stream ends.
+func (s *sseStream) next() sseEvent {
+	s.t.Helper()
+	e, err := s.read(5 * time.Second)
+	if err != nil {
+		s.t.Fatalf("read event: %v", err)
+	}
+	return e
+}
+
+// read parses one event or comment; it closes the stream after timeout.
+func (s *sseStream) read(timeout time.Duration) (sseEvent, error) {
+	timer := time.AfterFunc(timeout, s.close)
+	defer timer.Stop()
+	var e sseEvent
+	for {
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			return e, fmt.Errorf("stream ended: %w", err)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			if e != (sseEvent{}) {
+				return e, nil
+			}
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "":
+			e.comment = value
+		case "id":
+			e.id = value
+		case "event":
+			e.event = value
+		case "data":
+			e.data += value
+		case "retry":
+			e.retry = value
+		}
+	}
+}
+
+// wantEnd fails unless the server closes the stream.
+func (s *sseStream) wantEnd() {
+	s.t.Helper()
+	if e, err := s.read(5 * time.Second); err == nil {
+		s.t.Fatalf("got %+v, want the stream closed", e)
+	}
+}
+
+// wantEvent reads the next event and checks its type and JSON data.
+func (s *sseStream) wantEvent(typ string, data any) sseEvent {
+	s.t.Helper()
+	e := s.next()
+	want, err := json.Marshal(data)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var got, wantV any
+	if err := json.Unmarshal([]byte(e.data), &got); err != nil {
+		s.t.Fatalf("event %+v: data is not JSON: %v", e, err)
+	}
+	_ = json.Unmarshal(want, &wantV)
+	if e.event != typ || !reflect.DeepEqual(got, wantV) || e.id == "" {
+		s.t.Errorf("got event %q id %q data %s, want %q with an id and data %s", e.event, e.id, e.data, typ, want)
+	}
+	return e
+}
+
+func auth(token string) map[string]string { return map[string]string{"Authorization": token} }
+
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 4, 4))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestEventsStreamEveryType(t *testing.T) {
+	ts := newTestServer(t)
+	token, userID := ts.user("alice")
+	other := ts.login("alice", "password-alice")
+	s := ts.openStream(ts.client, "", auth("Bearer "+token))
+
+	m := ts.post(token, "hello")
+	created := s.wantEvent("message.created", ts.get(token, m.ID))
+	wantStatus(t, "edit", ts.form("PUT", fmt.Sprintf("/api/messages/%d", m.ID), token, url.Values{"text": {"edited"}}), 200, "")
+	updated := s.wantEvent("message.updated", ts.get(token, m.ID))
+	wantStatus(t, "delete", ts.do(request{method: "DELETE", path: fmt.Sprintf("/api/messages/%d", m.ID), token: token}), 200, "")
+	deleted := s.wantEvent("message.deleted", chat.MessageDeletedData{ID: m.ID})
+	wantStatus(t, "avatar", ts.multipart("PUT", "/api/users/image", token, nil, tinyPNG(t)), 200, "")
+	avatarEv := s.wantEvent("user.updated", chat.UserUpdatedData{UserID: userID})
+	// Another session's logout is not this stream's business.
+	wantStatus(t, "logout other", ts.do(request{method: "POST", path: "/api/users/logout", token: other}), 200, "")
+	last := s.wantEvent("message.created", ts.get(token, ts.post(token, "after").ID))
+
+	var prev int64
+	for _, e := range []sseEvent{created, updated, deleted, avatarEv, last} {
+		id, err := strconv.ParseInt(e.id, 10, 64)
+		if err != nil || id <= prev {
+			t.Errorf("event %q: got id %q after %d, want increasing integer ids", e.event, e.id, prev)
+		}
+		prev = id
+	}
+}
+
+func TestEventsResumeAfterDrop(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	s := ts.openStream(ts.client, "", auth(token))
+	var seen []sseEvent
+	for i := range 3 {
+		seen = append(seen, s.wantEvent("message.created", ts.get(token, ts.post(token, fmt.Sprint("a", i)).ID)))
+	}
+	s.close()
+	var missed []chat.Message
+	for i := range 3 {
+		missed = append(missed, ts.post(token, fmt.Sprint("b", i)))
+	}
+	lastSeen := seen[len(seen)-1].id
+	withLastID := auth(token)
+	withLastID["Last-Event-ID"] = lastSeen
+	for _, tc := range []struct{ name, query string }{
+		{"header", ""},
+		{"query", "?lastEventId=" + lastSeen},
+	} {
+		header := auth(token)
+		if tc.query == "" {
+			header = withLastID
+		}
+		r := ts.openStream(ts.client, tc.query, header)
+		for _, m := range missed {
+			r.wantEvent("message.created", m)
+		}
+		// Then live, with nothing repeated in between.
+		live := ts.post(token, "live "+tc.name)
+		r.wantEvent("message.created", live)
+		missed = append(missed, live) // the next resume sees it too
+	}
+	for _, bad := range []string{"-1", "x"} {
+		r := ts.do(request{method: "GET", path: "/api/messages/events?lastEventId=" + bad, token: token})
+		wantStatus(t, "lastEventId="+bad, r, http.StatusBadRequest, "lastEventId")
+	}
+}
+
+func TestEventsResetWhenHistoryGone(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	ts.post(token, "x")
+	// An id beyond the log: the client's history is not this server's.
+	s := ts.openStream(ts.client, "?lastEventId=999999", auth(token))
+	if e := s.next(); e.event != "reset" || e.data != "{}" {
+		t.Errorf("got %+v, want event reset with data {}", e)
+	}
+	s.wantEvent("message.created", ts.post(token, "after reset"))
+}
+
+func TestEventsTicket(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	r := ts.do(request{method: "POST", path: "/api/messages/events/ticket", token: token})
+	wantStatus(t, "ticket", r, http.StatusOK, "")
+	var body eventTicket
+	r.json(t, &body)
+	if len(body.Ticket) < 40 {
+		t.Fatalf("got ticket %q, want a long random string", body.Ticket)
+	}
+	s := ts.openStream(ts.client, "?ticket="+url.QueryEscape(body.Ticket), nil)
+	s.wantEvent("message.created", ts.post(token, "via ticket"))
+
+	for name, req := range map[string]request{
+		"ticket reused":   {method: "GET", path: "/api/messages/events?ticket=" + url.QueryEscape(body.Ticket)},
+		"no credentials":  {method: "GET", path: "/api/messages/events"},
+		"bad token":       {method: "GET", path: "/api/messages/events", token: "nope"},
+		"ticket no token": {method: "POST", path: "/api/messages/events/ticket"},
+	} {
+		wantStatus(t, name, ts.do(req), http.StatusForbidden, `"error"`)
+	}
+}
+
+func TestEventsLogoutAllRevokesStream(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	other := ts.login("alice", "password-alice")
+	s := ts.openStream(ts.client, "", auth(token))
+	wantStatus(t, "logout_all", ts.do(request{method: "POST", path: "/api/users/logout_all", token: other}), 200, "")
+	if e := s.next(); e.event != "session.revoked" {
+		t.Errorf("got %+v, want event session.revoked", e)
+	}
+	s.wantEnd()
+}
+
+// TestEventsHeartbeatChecksSession serves the stream handler with a short
+// heartbeat and a clock the test moves: the heartbeat comment arrives, and
+// once the session has expired the next beat revokes the stream.
+func TestEventsHeartbeatChecksSession(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	var skew atomic.Int64
+	svc, err := chat.NewService(ts.store, chat.Config{
+		ProcessImage: avatar.NewProcessor(1).Process,
+		Now:          func() time.Time { return time.Now().Add(time.Duration(skew.Load())) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := realtime.NewHub(ts.store, nil, realtime.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = hub.Run(ctx); close(done) }()
+	srv := httptest.NewServer(handleEventsEvery(svc, hub, nil, 50*time.Millisecond))
+	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+
+	s := (&testServer{Server: srv, t: t}).openStream(srv.Client(), "", auth(token))
+	if e := s.next(); e.comment != "ping" {
+		t.Errorf("got %+v, want the comment ping", e)
+	}
+	skew.Store(int64(chat.DefaultSessionIdle + time.Hour))
+	for {
+		e := s.next()
+		if e.comment == "ping" {
+			continue // a beat that ran before the clock moved
+		}
+		if e.event != "session.revoked" {
+			t.Errorf("got %+v, want event session.revoked", e)
+		}
+		break
+	}
+	s.wantEnd()
+}
+
+func TestEventsThousandSubscribers(t *testing.T) {
+	const n = 1000
+	raiseOpenFiles(t, 3*n)
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	client := ts.Client()
+	streams := make([]*sseStream, n)
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < n; i += 16 {
+				streams[i] = ts.openStream(client, "", auth(token))
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	m := ts.post(token, "to everyone")
+	for i, s := range streams {
+		if e := s.next(); e.event != "message.created" || !strings.Contains(e.data, `"to everyone"`) {
+			t.Fatalf("stream %d: got %+v, want message.created of message %d", i, e, m.ID)
+		}
+	}
+}
+
+// raiseOpenFiles lifts the soft limit on open files to at least n (each
+// stream holds a descriptor at both ends), or skips the test.
+func raiseOpenFiles(t *testing.T, n uint64) {
+	t.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("cannot read RLIMIT_NOFILE: %v", err)
+	}
+	if lim.Cur >= n {
+		return
+	}
+	if lim.Max < n {
+		t.Skipf("RLIMIT_NOFILE hard limit %d is below the %d descriptors this test needs", lim.Max, n)
+	}
+	lim.Cur = n
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Skipf("cannot raise RLIMIT_NOFILE: %v", err)
+	}
+}
