@@ -162,15 +162,21 @@ func TestCORSAllowList(t *testing.T) {
 func TestJSONContentType(t *testing.T) {
 	ts := newTestServer(t)
 	token, _ := ts.user("alice")
-	for name, req := range map[string]request{
-		"200": {method: "GET", path: "/api/users/authorized", token: token},
-		"400": registerForm("a", "b"),
-		"403": {method: "GET", path: "/api/messages"},
-		"404": {method: "GET", path: "/api/messages/12345", token: token},
-		"405": {method: "PUT", path: "/api/users/login", header: map[string]string{skipContractHeader: "1"}},
-	} {
-		r := ts.do(req)
-		wantStatus(t, name, r, map[string]int{"200": 200, "400": 400, "403": 403, "404": 404, "405": 405}[name], "")
+	tests := []struct {
+		req    request
+		status int
+	}{
+		{request{method: "GET", path: "/api/users/authorized", token: token}, 200},
+		{registerForm("a", "b"), 400},
+		{request{method: "GET", path: "/api/messages"}, 403},
+		{request{method: "GET", path: "/api/messages/12345", token: token}, 404},
+		{request{method: "PUT", path: "/api/users/login", header: map[string]string{skipContractHeader: "1"}}, 405},
+		{loginForm("alice", "wrong"), 403},
+	}
+	for _, tt := range tests {
+		name := tt.req.method + " " + tt.req.path
+		r := ts.do(tt.req)
+		wantStatus(t, name, r, tt.status, "")
 		if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 			t.Errorf("%s: got Content-Type %q, want application/json; charset=utf-8", name, ct)
 		}
