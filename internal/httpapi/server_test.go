@@ -3,7 +3,6 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"os"
 	"slices"
@@ -12,34 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"chatd/internal/avatar"
 	"chatd/internal/chat"
 )
-
-// newConfiguredServer is newTestServer with a say over the API's own Config
-// (origins, proxies), which newTestServer does not offer. It serves a second
-// NewServer over the same store; the first one stays unused.
-func newConfiguredServer(t *testing.T, api func(*Config), service ...func(*chat.Config)) *testServer {
-	t.Helper()
-	base := newTestServer(t, service...)
-	cfg := chat.Config{
-		Hasher:       chat.NewPasswordHasher(cheapArgon2, 4),
-		ProcessImage: avatar.NewProcessor(2).Process,
-		LoginLimit:   chat.DefaultLoginLimit,
-	}
-	for _, f := range service {
-		f(&cfg)
-	}
-	svc, err := chat.NewService(base.store, cfg)
-	if err != nil {
-		t.Fatalf("new service: %v", err)
-	}
-	apiCfg := Config{Service: svc, Ready: base.store.Ping}
-	api(&apiCfg)
-	srv := httptest.NewServer(NewServer(apiCfg))
-	t.Cleanup(srv.Close) // before base's cleanup closes the store
-	return &testServer{Server: srv, t: t, client: base.client, store: base.store}
-}
 
 // methodSet splits a comma-separated header value into a sorted set.
 func methodSet(header string) []string {
@@ -137,7 +110,7 @@ func isSubset(sub, set []string) bool {
 
 func TestCORSAllowList(t *testing.T) {
 	const allowed = "https://chat.example.com"
-	ts := newConfiguredServer(t, func(c *Config) { c.AllowedOrigins = []string{allowed} })
+	ts := newTestServerWith(t, func(c *Config) { c.AllowedOrigins = []string{allowed} })
 	get := func(origin string) response {
 		return ts.do(request{method: "GET", path: "/healthz", header: map[string]string{"Origin": origin}})
 	}
@@ -259,7 +232,7 @@ func TestTrustedProxies(t *testing.T) {
 		return ts.do(req).status
 	}
 	t.Run("trusted", func(t *testing.T) {
-		ts := newConfiguredServer(t, func(c *Config) { c.TrustedProxies = []netip.Prefix{loopback} }, limit)
+		ts := newTestServerWith(t, func(c *Config) { c.TrustedProxies = []netip.Prefix{loopback} }, limit)
 		for i, want := range []int{403, 403, 429} {
 			if got := fail(ts, "203.0.113.1"); got != want {
 				t.Errorf("attempt %d from 203.0.113.1: got %d, want %d", i+1, got, want)
@@ -273,7 +246,7 @@ func TestTrustedProxies(t *testing.T) {
 		}
 	})
 	t.Run("untrusted", func(t *testing.T) {
-		ts := newConfiguredServer(t, func(*Config) {}, limit)
+		ts := newTestServerWith(t, func(*Config) {}, limit)
 		for i, forwarded := range []string{"203.0.113.1", "203.0.113.2", "203.0.113.3"} {
 			want := map[bool]int{true: 429, false: 403}[i >= 2]
 			if got := fail(ts, forwarded); got != want {
