@@ -354,6 +354,8 @@ func TestContractClientReportsDrift(t *testing.T) {
 			fakeJSON(200, `{"userid":2,"username":"bob"}`), ""},
 		{"event stream by ticket", fakeRequest{"GET", "/api/messages/events?ticket=abc&lastEventId=7", "", "", nil},
 			fakeEventStream, ""},
+		{"event stream where JSON is documented", fakeRequest{"GET", "/api/messages", "", "", auth},
+			fakeEventStream, "text/event-stream is not documented"},
 	}
 	c := loadContract(t)
 	for _, tt := range tests {
@@ -494,6 +496,7 @@ func fakeAvatar(etag string) http.HandlerFunc {
 // a client that read it to the end would hang.
 func fakeEventStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, ": connected\n\n")
 	http.NewResponseController(w).Flush()
