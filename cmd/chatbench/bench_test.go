@@ -1,0 +1,116 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"chatd/internal/avatar"
+	"chatd/internal/chat"
+	"chatd/internal/httpapi"
+	"chatd/internal/realtime"
+	"chatd/internal/sqlite"
+)
+
+// newChatd serves the real API on a SQLite file in t.TempDir().
+func newChatd(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	svc, err := chat.NewService(store, chat.Config{
+		ProcessImage: avatar.NewProcessor(1).Process,
+		Hasher:       chat.NewPasswordHasher(chat.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 2),
+	})
+	if err != nil {
+		t.Fatalf("new service: %v", err)
+	}
+	hub := realtime.NewHub(store, nil, realtime.Options{})
+	done := make(chan struct{})
+	go func() { _ = hub.Run(ctx); close(done) }()
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Service: svc, Feed: hub, Ready: store.Ping}))
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+		store.Close()
+	})
+	return srv.URL
+}
+
+func runBench(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("chatbench %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.String()
+}
+
+func TestSubscribersDeliversToEveryStream(t *testing.T) {
+	addr := newChatd(t)
+	out := runBench(t, "subscribers", "-addr", addr, "-n", "50", "-m", "3", "-every", "10ms",
+		"-settle", "10ms", "-pid", strconv.Itoa(os.Getpid()))
+	for _, want := range []string{
+		"opened 50 streams", "KiB per idle stream", "50 streams x 3 messages): n=150 ", "missing 0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("got output\n%s\nwant it to contain %q", out, want)
+		}
+	}
+}
+
+func TestLoadReportsRates(t *testing.T) {
+	addr := newChatd(t)
+	out := runBench(t, "load", "-addr", addr, "-c", "4", "-d", "300ms", "-ceiling")
+	rate := regexp.MustCompile(`(?m)^(post|list50) +(\d+) req/s  ok=(\d+) failed=0`)
+	if got := rate.FindAllStringSubmatch(out, -1); len(got) != 4 {
+		t.Fatalf("got output\n%s\nwant 4 lines of rates without failures", out)
+	}
+	if !strings.Contains(out, "chatd reaches") {
+		t.Errorf("got output\n%s\nwant the ratio to the ceiling", out)
+	}
+}
+
+func TestRefusesOtherMachines(t *testing.T) {
+	for _, tc := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"http://127.0.0.1:8080", true},
+		{"http://localhost:8080", true},
+		{"http://[::1]:8080", true},
+		{"http://10.0.0.1:8080", false},
+		{"http://example.com", false},
+		{"https://127.0.0.1:8080", false},
+		{"127.0.0.1:8080", false},
+	} {
+		if _, err := checkLoopback(tc.addr); (err == nil) != tc.ok {
+			t.Errorf("checkLoopback(%q): got error %v, want ok=%v", tc.addr, err, tc.ok)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i)*time.Millisecond)
+	}
+	got := summarize(ds)
+	want := summary{n: 100, p50: 51 * time.Millisecond, p99: 100 * time.Millisecond, max: 100 * time.Millisecond}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if got := summarize(nil); got != (summary{}) {
+		t.Errorf("summarize(nil): got %+v, want zero", got)
+	}
+}
