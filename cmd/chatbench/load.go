@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -24,9 +23,7 @@ type loadConfig struct {
 
 func parseLoad(args []string, stderr io.Writer) (loadConfig, error) {
 	var c loadConfig
-	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", "http://127.0.0.1:8080", "chatd base URL (loopback only)")
+	fs := newFlagSet("load", stderr, &c.addr)
 	fs.IntVar(&c.c, "c", 32, "concurrent clients")
 	fs.DurationVar(&c.d, "d", 10*time.Second, "duration of each phase")
 	fs.BoolVar(&c.ceiling, "ceiling", false, "also measure a bare net/http handler in this process serving the same bytes, and report chatd's share of it")

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -57,6 +58,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
 	}
+}
+
+// newFlagSet returns the flags of a command, with the -addr every command has.
+func newFlagSet(name string, stderr io.Writer, addr *string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(addr, "addr", "http://127.0.0.1:8080", "chatd base URL (loopback only)")
+	return fs
 }
 
 // checkLoopback accepts only http URLs on this machine: the tool opens

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,9 +28,7 @@ type subscribersConfig struct {
 
 func parseSubscribers(args []string, stderr io.Writer) (subscribersConfig, error) {
 	var c subscribersConfig
-	fs := flag.NewFlagSet("subscribers", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&c.addr, "addr", "http://127.0.0.1:8080", "chatd base URL (loopback only)")
+	fs := newFlagSet("subscribers", stderr, &c.addr)
 	fs.IntVar(&c.n, "n", 10000, "event streams to open")
 	fs.IntVar(&c.m, "m", 20, "messages to post once the streams are open")
 	fs.IntVar(&c.pid, "pid", 0, "chatd's process id, to report its memory per idle stream")
