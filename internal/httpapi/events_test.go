@@ -278,32 +278,48 @@ func TestEventsLogoutAllRevokesStream(t *testing.T) {
 	s.wantEnd()
 }
 
-// TestEventsHeartbeatChecksSession serves the stream handler with a short
-// heartbeat and a clock the test moves: the heartbeat comment arrives, and
-// once the session has expired the next beat revokes the stream.
-func TestEventsHeartbeatChecksSession(t *testing.T) {
-	ts := newTestServer(t)
-	token, _ := ts.user("alice")
-	var skew atomic.Int64
+// streamServer serves only the stream handler, over ts's store, with a
+// heartbeat, a clock and a WriteTimeout of the test's choosing.
+type streamServer struct {
+	*testServer
+	skew atomic.Int64 // added to the service's clock
+}
+
+func newStreamServer(t *testing.T, ts *testServer, heartbeat, writeTimeout time.Duration) *streamServer {
+	t.Helper()
+	ss := &streamServer{}
 	svc, err := chat.NewService(ts.store, chat.Config{
 		ProcessImage: avatar.NewProcessor(1).Process,
-		Now:          func() time.Time { return time.Now().Add(time.Duration(skew.Load())) },
+		Now:          func() time.Time { return time.Now().Add(time.Duration(ss.skew.Load())) },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := realtime.NewHub(ts.store, nil, realtime.Options{})
+	// A second hub over the store shares its wake-ups with ts's hub, so it
+	// polls often instead.
+	hub := realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = hub.Run(ctx); close(done) }()
-	srv := httptest.NewServer(handleEventsEvery(svc, hub, nil, 50*time.Millisecond))
+	srv := httptest.NewUnstartedServer(handleEventsEvery(svc, hub, nil, heartbeat))
+	srv.Config.WriteTimeout = writeTimeout
+	srv.Start()
 	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	ss.testServer = &testServer{Server: srv, t: t, store: ts.store}
+	return ss
+}
 
-	s := (&testServer{Server: srv, t: t}).openStream(srv.Client(), "", auth(token))
+// TestEventsHeartbeatChecksSession: the heartbeat comment arrives, and once
+// the session has expired the next beat revokes the stream.
+func TestEventsHeartbeatChecksSession(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	ss := newStreamServer(t, ts, 50*time.Millisecond, 0)
+	s := ss.openStream(ss.Client(), "", auth(token))
 	if e := s.next(); e.comment != "ping" {
 		t.Errorf("got %+v, want the comment ping", e)
 	}
-	skew.Store(int64(chat.DefaultSessionIdle + time.Hour))
+	ss.skew.Store(int64(chat.DefaultSessionIdle + time.Hour))
 	for {
 		e := s.next()
 		if e.comment == "ping" {
@@ -315,6 +331,17 @@ func TestEventsHeartbeatChecksSession(t *testing.T) {
 		break
 	}
 	s.wantEnd()
+}
+
+// TestEventsOutliveWriteTimeout: a stream lives past the server's
+// WriteTimeout, which would otherwise cut it.
+func TestEventsOutliveWriteTimeout(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	ss := newStreamServer(t, ts, time.Hour, 100*time.Millisecond)
+	s := ss.openStream(ss.Client(), "", auth(token))
+	time.Sleep(300 * time.Millisecond)
+	s.wantEvent("message.created", ts.post(token, "still here"))
 }
 
 func TestEventsThousandSubscribers(t *testing.T) {
