@@ -13,6 +13,7 @@ func concurrencyCases() []testCase {
 	return []testCase{
 		{"Concurrency/CreateUserSameLogin", testConcurrentCreateUser},
 		{"Concurrency/CreateMessage", testConcurrentCreateMessage},
+		{"Concurrency/IdempotentRetries", testConcurrentIdempotency},
 	}
 }
 
@@ -93,5 +94,34 @@ func testConcurrentCreateMessage(t *testing.T, s chat.Store) {
 			t.Fatalf("event %d: got %s about message %d, want message.created about %d (events in message id order)",
 				i, e.Type, e.MessageID(), listed[i].ID)
 		}
+	}
+}
+
+// testConcurrentIdempotency: retries of one post racing each other (a client
+// that timed out and retried while the first request was still running)
+// create one message, and every retry answers with it.
+func testConcurrentIdempotency(t *testing.T, s chat.Store) {
+	const n = 10
+	u := createUser(t, s, "Retrier")
+	before := lastEventID(t, s)
+	msgs := make([]chat.Message, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			msgs[i], errs[i] = s.CreateMessage(ctx(t), chat.NewMessage{
+				UserID: u.ID, Text: "once", IdempotencyKey: "retry-key", Created: at(i),
+			})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("CreateMessage #%d: %v", i, errs[i])
+		}
+		wantMessage(t, fmt.Sprintf("CreateMessage #%d", i), msgs[i], msgs[0])
+	}
+	if evs := eventsAfter(t, s, before); len(evs) != 1 || evs[0].MessageID() != msgs[0].ID {
+		t.Errorf("events after %d retries of one post: got %s, want one message.created", n, describe(evs))
 	}
 }

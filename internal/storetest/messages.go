@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"chatd/internal/chat"
@@ -41,6 +42,12 @@ func testCreateMessage(t *testing.T, s chat.Store) {
 	wantEvents(t, s, before,
 		event(t, chat.EventMessageCreated, want, at(7)),
 		event(t, chat.EventMessageCreated, second, at(7)))
+	// The longest text, in 4-byte runes, comes back exactly as sent.
+	long := strings.Repeat("😀", chat.MessageMaxLen)
+	m = createMessage(t, s, u.ID, long, at(8))
+	if got, err := s.MessageByID(ctx(t), m.ID); err != nil || got.Text != long {
+		t.Errorf("MessageByID of a %d-rune text: got %d bytes, error %v; want %d bytes", chat.MessageMaxLen, len(got.Text), err, len(long))
+	}
 }
 
 // wantMessage compares messages field by field, TimeUpdated by value.
