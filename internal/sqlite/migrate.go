@@ -69,10 +69,32 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
+	if err := checkNotNewer(ctx, db, ms); err != nil {
+		return err
+	}
 	for _, m := range ms {
 		if err := apply(ctx, db, m); err != nil {
 			return fmt.Errorf("migration %s: %w", m.name, err)
 		}
+	}
+	return nil
+}
+
+// checkNotNewer refuses a database that a newer chatd has migrated past the
+// migrations this one knows: migrations are forward only, and an older
+// binary writing a schema it does not understand could damage it.
+func checkNotNewer(ctx context.Context, db *sql.DB, ms []migration) error {
+	var newest int
+	err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&newest)
+	if err != nil {
+		return fmt.Errorf("read schema_migrations: %w", err)
+	}
+	known := 0
+	if len(ms) > 0 {
+		known = ms[len(ms)-1].version
+	}
+	if newest > known {
+		return fmt.Errorf("database schema version %d is newer than this chatd knows (%d)", newest, known)
 	}
 	return nil
 }

@@ -1,10 +1,14 @@
 package sqlite
 
 import (
+	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"chatd/internal/chat"
 	"chatd/internal/storetest"
@@ -105,5 +109,69 @@ func TestMigrationsAreNumbered(t *testing.T) {
 		if m.version != i+1 {
 			t.Errorf("migration %s: got version %d, want %d (numbered 0001 upwards without gaps)", m.name, m.version, i+1)
 		}
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openTest(t, path, Options{})
+	_, err := s.writer.ExecContext(t.Context(), `INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future.sql')`)
+	if err != nil {
+		t.Fatalf("record a future migration: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if s2, err := Open(t.Context(), path, Options{}); err == nil {
+		s2.Close()
+		t.Errorf("Open of a database migrated by a newer chatd: got success, want an error")
+	}
+}
+
+func TestOpenRefusesNonDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database\n", 100)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(t.Context(), path, Options{}); err == nil {
+		s.Close()
+		t.Errorf("Open of a file that is not a database: got success, want an error")
+	}
+}
+
+// TestWaitsForOtherWriter: a write lock held by another connection (a backup
+// tool, a second process) makes a write wait, not fail with "database is
+// locked".
+func TestWaitsForOtherWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.db")
+	s := openTest(t, path, Options{})
+	u, err := s.CreateUser(t.Context(), chat.NewUser{Login: "w", LoginKey: "w", PasswordHash: "h"})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
+		t.Fatalf("BEGIN IMMEDIATE on another connection: %v", err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, err := conn.ExecContext(context.Background(), `COMMIT`)
+		released <- err
+	}()
+	if _, err := s.CreateMessage(t.Context(), chat.NewMessage{UserID: u.ID, Text: "waited", Created: time.Unix(1, 0)}); err != nil {
+		t.Errorf("CreateMessage while another connection held the write lock: %v", err)
+	}
+	if err := <-released; err != nil {
+		t.Fatalf("COMMIT on the other connection: %v", err)
 	}
 }
