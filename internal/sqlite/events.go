@@ -13,11 +13,9 @@ import (
 const horizonKey = "events_horizon"
 
 // horizon returns the highest pruned event id, 0 when nothing was pruned.
-func horizon(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}) (int64, error) {
+func horizon(ctx context.Context, tx *sql.Tx) (int64, error) {
 	var h int64
-	err := q.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM meta WHERE key = ?), 0)`, horizonKey).Scan(&h)
+	err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM meta WHERE key = ?), 0)`, horizonKey).Scan(&h)
 	return h, err
 }
 

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -36,8 +37,8 @@ func cleanup(t *testing.T, s chat.Store, p chat.CleanupPolicy) {
 	}
 }
 
-// tenEvents appends ten message.created events, created at t0+0s, +10s ...
-// +90s, so that no boundary of a policy falls on an event's time.
+// tenEvents appends ten message.created events, created at at(0), at(10) ...
+// at(90), so that no boundary of a policy falls on an event's time.
 func tenEvents(t *testing.T, s chat.Store) []chat.Event {
 	t.Helper()
 	u := createUser(t, s, "Pruner")
@@ -181,7 +182,7 @@ func testCleanupSessions(t *testing.T, s chat.Store) {
 
 func revokedUser(e chat.Event) int64 {
 	var d chat.SessionsRevokedData
-	if jsonUnmarshal(e.Data, &d) != nil {
+	if json.Unmarshal(e.Data, &d) != nil {
 		return 0
 	}
 	return d.UserID

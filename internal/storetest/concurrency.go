@@ -24,7 +24,7 @@ func testConcurrentCreateUser(t *testing.T, s chat.Store) {
 	for i := range n {
 		wg.Go(func() {
 			_, errs[i] = s.CreateUser(ctx(t), chat.NewUser{
-				Login: "Racer", LoginKey: "racer", PasswordHash: fmt.Sprint(i), Created: t0,
+				Login: "Racer", LoginKey: "racer", PasswordHash: fmt.Sprint(i), Created: at(0),
 			})
 		})
 	}

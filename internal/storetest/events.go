@@ -84,13 +84,13 @@ func testEventSignal(t *testing.T, s chat.Store) {
 		write func() error
 	}{
 		{"CreateMessage", func() error {
-			_, err := s.CreateMessage(ctx(t), chat.NewMessage{UserID: u.ID, Text: "x", Created: t0})
+			_, err := s.CreateMessage(ctx(t), chat.NewMessage{UserID: u.ID, Text: "x", Created: at(0)})
 			return err
 		}},
-		{"SetAvatar", func() error { return s.SetAvatar(ctx(t), u.ID, nil, t0) }},
+		{"SetAvatar", func() error { return s.SetAvatar(ctx(t), u.ID, nil, at(0)) }},
 		{"DeleteUserSessions", func() error {
-			createSession(t, s, u.ID, "token", t0)
-			return s.DeleteUserSessions(ctx(t), u.ID, t0)
+			createSession(t, s, u.ID, "token", at(0))
+			return s.DeleteUserSessions(ctx(t), u.ID, at(0))
 		}},
 	}
 	for _, w := range writes {

@@ -16,7 +16,7 @@ func listCases() []testCase {
 }
 
 // listFixture creates ten messages by two users, created in pairs at
-// t0+10s, +10s, +20s, +20s, ... +50s, and returns them in id order.
+// at(10), at(10), at(20), at(20) ... at(50), and returns them in id order.
 func listFixture(t *testing.T, s chat.Store) []chat.Message {
 	t.Helper()
 	users := []chat.User{createUser(t, s, "Lister"), createUser(t, s, "poster")}

@@ -62,8 +62,8 @@ func wantMessage(t *testing.T, what string, got, want chat.Message) {
 
 func testMessageIDsNeverReused(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "uma")
-	createMessage(t, s, u.ID, "one", t0)
-	last := createMessage(t, s, u.ID, "two", t0)
+	createMessage(t, s, u.ID, "one", at(0))
+	last := createMessage(t, s, u.ID, "two", at(0))
 	if _, err := s.DeleteMessage(ctx(t), last.ID, at(1)); err != nil {
 		t.Fatalf("DeleteMessage: %v", err)
 	}
@@ -123,7 +123,7 @@ func testDeleteMessage(t *testing.T, s chat.Store) {
 
 func testMessageNotFound(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "xena")
-	m := createMessage(t, s, u.ID, "only", t0)
+	m := createMessage(t, s, u.ID, "only", at(0))
 	before := lastEventID(t, s)
 	missing := m.ID + 1000
 	_, err := s.MessageByID(ctx(t), missing)

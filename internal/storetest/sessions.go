@@ -73,7 +73,7 @@ func testCreateSession(t *testing.T, s chat.Store) {
 
 func testSessionNotFound(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "ivan")
-	sess := createSession(t, s, u.ID, "token", t0)
+	sess := createSession(t, s, u.ID, "token", at(0))
 	_, err := s.SessionByTokenHash(ctx(t), chat.HashToken("other-token"))
 	wantErr(t, "SessionByTokenHash of an unknown hash", err, chat.ErrNotFound)
 	_, err = s.SessionByID(ctx(t), sess.ID+1000)
@@ -97,8 +97,8 @@ func testTouchSession(t *testing.T, s chat.Store) {
 
 func testDeleteSession(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "mallory")
-	sess := createSession(t, s, u.ID, "token-1", t0)
-	kept := createSession(t, s, u.ID, "token-2", t0)
+	sess := createSession(t, s, u.ID, "token-1", at(0))
+	kept := createSession(t, s, u.ID, "token-2", at(0))
 	before := lastEventID(t, s)
 	if err := s.DeleteSession(ctx(t), sess.ID, at(10)); err != nil {
 		t.Fatalf("DeleteSession: %v", err)
@@ -123,9 +123,9 @@ func testDeleteUserSessions(t *testing.T, s chat.Store) {
 	other := createUser(t, s, "olivia")
 	var ids []int64
 	for _, name := range []string{"a", "b", "c"} {
-		ids = append(ids, createSession(t, s, u.ID, name, t0).ID)
+		ids = append(ids, createSession(t, s, u.ID, name, at(0)).ID)
 	}
-	kept := createSession(t, s, other.ID, "d", t0)
+	kept := createSession(t, s, other.ID, "d", at(0))
 	before := lastEventID(t, s)
 	if err := s.DeleteUserSessions(ctx(t), u.ID, at(20)); err != nil {
 		t.Fatalf("DeleteUserSessions: %v", err)
@@ -148,7 +148,7 @@ func testDeleteUserSessions(t *testing.T, s chat.Store) {
 
 func testTicketSingleUse(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "peggy")
-	sess := createSession(t, s, u.ID, "token", t0)
+	sess := createSession(t, s, u.ID, "token", at(0))
 	ticket := chat.HashToken("ticket")
 	if err := s.CreateTicket(ctx(t), sess.ID, ticket, at(60)); err != nil {
 		t.Fatalf("CreateTicket: %v", err)
@@ -167,7 +167,7 @@ func testTicketSingleUse(t *testing.T, s chat.Store) {
 
 func testTicketExpires(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "rupert")
-	sess := createSession(t, s, u.ID, "token", t0)
+	sess := createSession(t, s, u.ID, "token", at(0))
 	expires := at(60)
 	for _, tc := range []struct {
 		name string
@@ -194,7 +194,7 @@ func testTicketExpires(t *testing.T, s chat.Store) {
 
 func testTicketGoesWithSession(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "sybil")
-	sess := createSession(t, s, u.ID, "token", t0)
+	sess := createSession(t, s, u.ID, "token", at(0))
 	ticket := chat.HashToken("ticket")
 	if err := s.CreateTicket(ctx(t), sess.ID, ticket, at(60)); err != nil {
 		t.Fatalf("CreateTicket: %v", err)

@@ -1,5 +1,23 @@
 // Package storetest is the executable specification of chat.Store: every
 // store (SQLite, PostgreSQL) runs the same suite against a real database.
+//
+// Where the doc comments in internal/chat leave a point open, the suite
+// takes the reading API.md implies, and says so beside the case:
+//   - Event.Data is byte for byte what chat.NewEvent produced, because
+//     clients receive it as it is (only the order of the ids in a
+//     sessions.revoked event is free).
+//   - Event.Created is the time passed to the call that made the change
+//     (CleanupPolicy.Now for what Cleanup revokes).
+//   - EventsAfter(id) is ErrHistoryGone exactly when some event after id was
+//     pruned: from the highest pruned id on, it works.
+//   - Stores may keep times to the second; the suite passes whole seconds.
+//   - LastEventID never goes down, not even when pruning empties the log.
+//   - SetAvatar always appends user.updated, removing an absent avatar too.
+//   - RedeemTicket returns the session as SessionByID would, Username filled.
+//   - Message ids are never reused, not even the id of a deleted newest one.
+//   - DeleteUserSessions of a user with no sessions returns nil.
+//   - Boundaries the contract leaves open (a ticket redeemed at exactly its
+//     expiry, a row exactly as old as a retention period) are not tested.
 package storetest
 
 import (
@@ -41,13 +59,12 @@ type testCase struct {
 	run  func(t *testing.T, s chat.Store)
 }
 
-// t0 is the fixed clock of the suite: every time a case passes to the store
-// is t0 plus a whole number of seconds, so results never depend on the wall
-// clock and survive storage in Unix seconds.
-var t0 = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
-
-// at returns t0 plus sec seconds.
-func at(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
+// at is the fixed clock of the suite: every time a case passes to a store
+// is at(n), a whole number of seconds after one fixed instant, so results
+// never depend on the wall clock and survive storage in Unix seconds.
+func at(sec int) time.Time {
+	return time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(sec) * time.Second)
+}
 
 func ctx(t *testing.T) context.Context { return t.Context() }
 
@@ -55,7 +72,7 @@ func ctx(t *testing.T) context.Context { return t.Context() }
 func createUser(t *testing.T, s chat.Store, login string) chat.User {
 	t.Helper()
 	u, err := s.CreateUser(ctx(t), chat.NewUser{
-		Login: login, LoginKey: chat.FoldLogin(login), PasswordHash: "hash-of-" + login, Created: t0,
+		Login: login, LoginKey: chat.FoldLogin(login), PasswordHash: "hash-of-" + login, Created: at(0),
 	})
 	if err != nil {
 		t.Fatalf("CreateUser(%q): %v", login, err)

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -14,8 +13,6 @@ func throttleCases() []testCase {
 		{"LoginThrottle/Clear", testClearLoginFailures},
 	}
 }
-
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 func recordFailure(t *testing.T, s chat.Store, key string, when time.Time) {
 	t.Helper()

@@ -20,7 +20,7 @@ func userCases() []testCase {
 
 func testCreateUser(t *testing.T, s chat.Store) {
 	u, err := s.CreateUser(ctx(t), chat.NewUser{
-		Login: "Alice", LoginKey: chat.FoldLogin("Alice"), PasswordHash: "$argon2id$x", Created: t0,
+		Login: "Alice", LoginKey: chat.FoldLogin("Alice"), PasswordHash: "$argon2id$x", Created: at(0),
 	})
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
@@ -28,8 +28,8 @@ func testCreateUser(t *testing.T, s chat.Store) {
 	if u.ID <= 0 {
 		t.Errorf("got id %d, want a positive id", u.ID)
 	}
-	if u.Login != "Alice" || u.PasswordHash != "$argon2id$x" || !u.Created.Equal(t0) {
-		t.Errorf("got %+v, want login Alice, hash $argon2id$x, created %v", u, t0)
+	if u.Login != "Alice" || u.PasswordHash != "$argon2id$x" || !u.Created.Equal(at(0)) {
+		t.Errorf("got %+v, want login Alice, hash $argon2id$x, created %v", u, at(0))
 	}
 	byKey, err := s.UserByLoginKey(ctx(t), chat.FoldLogin("alice"))
 	if err != nil {
@@ -58,7 +58,7 @@ func testCreateUser(t *testing.T, s chat.Store) {
 func testCreateUserWithAvatar(t *testing.T, s chat.Store) {
 	img := &chat.Avatar{ContentType: "image/png", Data: []byte("\x89PNG fake"), ETag: `"etag-1"`}
 	u, err := s.CreateUser(ctx(t), chat.NewUser{
-		Login: "carol", LoginKey: "carol", PasswordHash: "h", Avatar: img, Created: t0,
+		Login: "carol", LoginKey: "carol", PasswordHash: "h", Avatar: img, Created: at(0),
 	})
 	if err != nil {
 		t.Fatalf("CreateUser with avatar: %v", err)
@@ -145,7 +145,7 @@ func testSetAvatar(t *testing.T, s chat.Store) {
 func testSetAvatarMissingUser(t *testing.T, s chat.Store) {
 	u := createUser(t, s, "grace")
 	a := &chat.Avatar{ContentType: "image/png", Data: []byte("png"), ETag: `"x"`}
-	wantErr(t, "SetAvatar of a missing user", s.SetAvatar(ctx(t), u.ID+1000, a, t0), chat.ErrNotFound)
-	wantErr(t, "SetAvatar(nil) of a missing user", s.SetAvatar(ctx(t), u.ID+1000, nil, t0), chat.ErrNotFound)
+	wantErr(t, "SetAvatar of a missing user", s.SetAvatar(ctx(t), u.ID+1000, a, at(0)), chat.ErrNotFound)
+	wantErr(t, "SetAvatar(nil) of a missing user", s.SetAvatar(ctx(t), u.ID+1000, nil, at(0)), chat.ErrNotFound)
 	wantEvents(t, s, 0)
 }
