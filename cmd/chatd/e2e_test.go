@@ -138,7 +138,7 @@ func walkJourney(t *testing.T, c *apiClient) []secret {
 // post.
 func longPollAnsweredByPost(t *testing.T, c *apiClient, token string, after int64, text string) chat.Message {
 	t.Helper()
-	polled := startLongPoll(t, c, token, fmt.Sprintf("/api/messages?after=%d&wait=20", after))
+	polled := startRequest(t, c, token, fmt.Sprintf("/api/messages?after=%d&wait=20", after), untilWritten)
 	time.Sleep(100 * time.Millisecond) // let the server start waiting
 	posted := postMessage(t, c, token, text)
 	var res pollResult
@@ -218,16 +218,20 @@ func checkAvatar(t *testing.T, c *apiClient, token string, userID int64) {
 	wantStatus(t, "get avatar with If-None-Match "+etag, r, http.StatusNotModified)
 }
 
-// checkGracefulShutdown cancels run's context while a 30 s long poll waits:
-// the poll must be answered at once and run must return nil soon after.
+// checkGracefulShutdown cancels run's context while a 30 s long poll waits
+// and an event stream is open: both must end at once, cleanly, and run must
+// return nil soon after.
 func checkGracefulShutdown(t *testing.T, p *inProcess, token string, after int64) {
 	t.Helper()
-	polled := startLongPoll(t, p.client, token, fmt.Sprintf("/api/messages?after=%d&wait=30", after))
+	streamed := startRequest(t, p.client, token, "/api/messages/events", untilHeaders)
+	polled := startRequest(t, p.client, token, fmt.Sprintf("/api/messages?after=%d&wait=30", after), untilWritten)
 	time.Sleep(200 * time.Millisecond) // let the server start waiting
-	select {
-	case res := <-polled:
-		t.Fatalf("long poll with nothing new answered before shutdown: %d %s, %v", res.resp.status, res.resp.body, res.err)
-	default:
+	for what, ch := range map[string]<-chan pollResult{"long poll": polled, "event stream": streamed} {
+		select {
+		case res := <-ch:
+			t.Fatalf("%s answered before shutdown: %d %s, %v", what, res.resp.status, res.resp.body, res.err)
+		default:
+		}
 	}
 	start := time.Now()
 	p.stop()
@@ -237,6 +241,14 @@ func checkGracefulShutdown(t *testing.T, p *inProcess, token string, after int64
 		t.Logf("long poll answered %v after cancel", time.Since(start))
 	case <-time.After(5 * time.Second):
 		t.Fatal("long poll: no answer within 5s of cancelling run's context")
+	}
+	select {
+	case res := <-streamed:
+		if res.err != nil || res.resp.status != http.StatusOK {
+			t.Errorf("event stream during shutdown: got %d, %v; want 200 ended cleanly", res.resp.status, res.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("event stream: not ended within 5s of cancelling run's context")
 	}
 	ended, err := p.life.wait(10 * time.Second)
 	if !ended {
@@ -248,7 +260,7 @@ func checkGracefulShutdown(t *testing.T, p *inProcess, token string, after int64
 	t.Logf("run returned %v after cancel", time.Since(start))
 }
 
-// pollResult is the outcome of a long poll.
+// pollResult is the outcome of a long poll or an event stream.
 type pollResult struct {
 	resp response
 	err  error
@@ -269,18 +281,27 @@ func (res pollResult) messages(t *testing.T, what string) []chat.Message {
 	return msgs
 }
 
-// startLongPoll sends GET path on a connection of its own and returns once
-// the request is written; the answer arrives on the channel. A fresh
-// connection matters: http.Server.Shutdown waits for a new connection's
-// first request, while it may close an idle keep-alive one under it.
-func startLongPoll(t *testing.T, c *apiClient, token, path string) <-chan pollResult {
+// How far startRequest waits before it returns.
+const (
+	untilWritten = iota // the request is on the wire
+	untilHeaders        // the server started answering (an event stream)
+)
+
+// startRequest sends GET path on a connection of its own and returns once
+// the request got as far as until says; the whole answer arrives on the
+// channel. A fresh connection matters: http.Server.Shutdown waits for a new
+// connection's first request, while it may close an idle keep-alive one
+// under it.
+func startRequest(t *testing.T, c *apiClient, token, path string, until int) <-chan pollResult {
 	t.Helper()
-	written := make(chan struct{})
+	reached := make(chan struct{})
 	var once sync.Once
-	ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) { once.Do(func() { close(written) }) },
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	signal := func() { once.Do(func() { close(reached) }) }
+	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { signal() }}
+	if until == untilHeaders {
+		trace = &httptrace.ClientTrace{GotFirstResponseByte: signal}
+	}
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodGet, c.base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,11 +315,11 @@ func startLongPoll(t *testing.T, c *apiClient, token, path string) <-chan pollRe
 		out <- pollResult{resp, err}
 	}()
 	select {
-	case <-written:
+	case <-reached:
 	case res := <-out:
-		t.Fatalf("long poll %s: answered before the request was written: %v", path, res.err)
+		t.Fatalf("GET %s: answered %d %s, %v before it was under way", path, res.resp.status, res.resp.body, res.err)
 	case <-time.After(10 * time.Second):
-		t.Fatalf("long poll %s: request not written within 10s", path)
+		t.Fatalf("GET %s: not under way within 10s", path)
 	}
 	return out
 }
