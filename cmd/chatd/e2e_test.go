@@ -27,7 +27,7 @@ import (
 
 // TestRunJourneySQLite runs the whole program in-process on a SQLite file:
 // a user's whole journey over real HTTP, then a graceful shutdown while a
-// long poll waits.
+// long poll waits and an event stream is open, then a check of the log.
 func TestRunJourneySQLite(t *testing.T) {
 	testJourney(t, filepath.Join(t.TempDir(), "chatd.db"))
 }
