@@ -123,6 +123,9 @@ func saveScreenshot(t *testing.T, b *tab) {
 	t.Helper()
 	ctx, cancel := b.stepCtx()
 	defer cancel()
+	// A smaller window than the test's keeps the picture free of empty space.
+	b.do(chromedp.EmulateViewport(900, 480))
+	defer b.do(chromedp.EmulateViewport(1000, 720))
 	buf, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

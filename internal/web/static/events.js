@@ -94,6 +94,9 @@ export class LiveFeed {
 
   received(type, ev) {
     if (ev.lastEventId) this.lastEventId = ev.lastEventId;
+    // After a reset the old id is useless: resuming from it would only reset
+    // again, so a reconnect before the next event reloads instead.
+    else if (type === 'reset') this.lastEventId = '';
     let data = null;
     try {
       data = ev.data ? JSON.parse(ev.data) : null;
