@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // pragma returns the value of a PRAGMA on one connection of db.
@@ -79,6 +80,8 @@ func TestOptionsValidation(t *testing.T) {
 		{"injection", Options{Synchronous: "FULL); PRAGMA foreign_keys(0"}, false},
 		{"read conns", Options{ReadConns: 2}, true},
 		{"negative read conns", Options{ReadConns: -1}, false},
+		{"busy timeout", Options{BusyTimeout: time.Second}, true},
+		{"negative busy timeout", Options{BusyTimeout: -time.Second}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "chat.db")

@@ -26,13 +26,16 @@ type Options struct {
 	Synchronous string
 	// ReadConns is the size of the read pool; 0 means 4.
 	ReadConns int
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process (a backup tool, a second chatd by mistake) before failing
+	// with chat.ErrUnavailable; 0 means 10 seconds.
+	BusyTimeout time.Duration
 }
 
-// busyTimeout is how long a connection waits for a lock held by another
-// process (a backup tool, a second chatd by mistake) before failing.
-const busyTimeout = 10 * time.Second
-
-const defaultReadConns = 4
+const (
+	defaultReadConns   = 4
+	defaultBusyTimeout = 10 * time.Second
+)
 
 func (o Options) normalize() (Options, error) {
 	switch strings.ToUpper(o.Synchronous) {
@@ -48,6 +51,12 @@ func (o Options) normalize() (Options, error) {
 		return o, fmt.Errorf("sqlite: read connections %d: want 0 or more", o.ReadConns)
 	case o.ReadConns == 0:
 		o.ReadConns = defaultReadConns
+	}
+	switch {
+	case o.BusyTimeout < 0:
+		return o, fmt.Errorf("sqlite: busy timeout %v: want 0 or more", o.BusyTimeout)
+	case o.BusyTimeout == 0:
+		o.BusyTimeout = defaultBusyTimeout
 	}
 	return o, nil
 }
@@ -87,7 +96,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	reader, err := openDB(ctx, readerDSN(abs), opts.ReadConns)
+	reader, err := openDB(ctx, readerDSN(abs, opts), opts.ReadConns)
 	if err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
@@ -123,7 +132,7 @@ func fileURI(path string) string {
 // SQLITE_BUSY when it upgrades from reading to writing.
 func writerDSN(path string, opts Options) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous("+opts.Synchronous+")")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -133,9 +142,9 @@ func writerDSN(path string, opts Options) string {
 
 // readerDSN configures the read pool: query_only, so a write that slipped
 // onto the wrong pool fails loudly instead of racing the writer.
-func readerDSN(path string) string {
+func readerDSN(path string, opts Options) string {
 	q := url.Values{}
-	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "query_only(1)")
 	return fileURI(path) + "?" + q.Encode()

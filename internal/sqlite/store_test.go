@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -139,39 +140,62 @@ func TestOpenRefusesNonDatabase(t *testing.T) {
 	}
 }
 
-// TestWaitsForOtherWriter: a write lock held by another connection (a backup
-// tool, a second process) makes a write wait, not fail with "database is
-// locked".
-func TestWaitsForOtherWriter(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	s := openTest(t, path, Options{})
-	u, err := s.CreateUser(t.Context(), chat.NewUser{Login: "w", LoginKey: "w", PasswordHash: "h"})
-	if err != nil {
-		t.Fatalf("CreateUser: %v", err)
+// TestOtherWriter: a write lock held by another process (a backup tool, a
+// second chatd by mistake) makes a write wait, not fail with "database is
+// locked"; held past the busy timeout, the write fails as unavailable.
+func TestOtherWriter(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hold    time.Duration
+		wantErr error
+	}{
+		{"released in time", 200 * time.Millisecond, nil},
+		{"held too long", 2 * time.Second, chat.ErrUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "chat.db")
+			s := openTest(t, path, Options{BusyTimeout: time.Second})
+			u, err := s.CreateUser(t.Context(), chat.NewUser{Login: "w", LoginKey: "w", PasswordHash: "h"})
+			if err != nil {
+				t.Fatalf("CreateUser: %v", err)
+			}
+			released := holdWriteLock(t, path, tc.hold)
+			_, err = s.CreateMessage(t.Context(), chat.NewMessage{UserID: u.ID, Text: "waited", Created: time.Unix(1, 0)})
+			if tc.wantErr == nil && err != nil {
+				t.Errorf("CreateMessage while another process held the lock for %v: %v", tc.hold, err)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("CreateMessage while another process held the lock for %v: got %v, want %v", tc.hold, err, tc.wantErr)
+			}
+			if err := <-released; err != nil {
+				t.Fatalf("release the lock: %v", err)
+			}
+		})
 	}
+}
+
+// holdWriteLock takes the write lock of the database at path on a
+// connection of its own and releases it after hold; the channel reports
+// the release.
+func holdWriteLock(t *testing.T, path string, hold time.Duration) <-chan error {
+	t.Helper()
 	other, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
+	t.Cleanup(func() { other.Close() })
 	conn, err := other.Conn(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
 	if _, err := conn.ExecContext(t.Context(), `BEGIN IMMEDIATE`); err != nil {
 		t.Fatalf("BEGIN IMMEDIATE on another connection: %v", err)
 	}
 	released := make(chan error, 1)
 	go func() {
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(hold)
 		_, err := conn.ExecContext(context.Background(), `COMMIT`)
-		released <- err
+		released <- errors.Join(err, conn.Close())
 	}()
-	if _, err := s.CreateMessage(t.Context(), chat.NewMessage{UserID: u.ID, Text: "waited", Created: time.Unix(1, 0)}); err != nil {
-		t.Errorf("CreateMessage while another connection held the write lock: %v", err)
-	}
-	if err := <-released; err != nil {
-		t.Fatalf("COMMIT on the other connection: %v", err)
-	}
+	return released
 }

@@ -27,14 +27,14 @@ type txn struct {
 func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", unavailable(err))
 	}
 	tx := &txn{Tx: sqlTx}
 	if err := fn(tx); err != nil {
-		return errors.Join(err, ignoreDone(sqlTx.Rollback()))
+		return errors.Join(unavailable(err), ignoreDone(sqlTx.Rollback()))
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", unavailable(err))
 	}
 	if tx.appended {
 		s.notify()
@@ -47,10 +47,24 @@ func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
 func (s *Store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("begin read: %w", err)
+		return fmt.Errorf("begin read: %w", unavailable(err))
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to lose
-	return fn(tx)
+	return unavailable(fn(tx))
+}
+
+// unavailable marks a lock that another process held past the busy timeout
+// as chat.ErrUnavailable: the request failed for now, not for good, and the
+// client may retry.
+func unavailable(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) && !errors.Is(err, chat.ErrUnavailable) {
+		switch e.Code() & 0xff { // the primary code, without the extended bits
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return fmt.Errorf("%w: %w", chat.ErrUnavailable, err)
+		}
+	}
+	return err
 }
 
 // ignoreDone drops the error of rolling back a transaction that the
