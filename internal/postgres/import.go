@@ -41,70 +41,99 @@ func (s *Store) CountRows(ctx context.Context) (RowCounts, error) {
 	return c, nil
 }
 
-// ImportUsers inserts users with their ids, login keys folded by
-// chat.FoldLogin, and password hashes, skipping any whose id or login key
-// is present. It returns how many it inserted.
+// Each import statement inserts one row unless a row with its key is
+// there, and answers two things: whether it inserted, and whether the row
+// now in the table is the same one (same id and natural key). A rerun finds
+// its own rows; a row that is neither inserted nor the same means the target
+// held other data under that id, and mixing the two would attach avatars or
+// messages to the wrong user, so the import stops.
+const (
+	importUserSQL = `WITH ins AS (
+			INSERT INTO users (id, login, login_key, password_hash, created) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM users WHERE id = $1 AND login_key = $3)`
+	importAvatarSQL = `WITH ins AS (
+			INSERT INTO avatars (user_id, content_type, data, etag) VALUES ($1, $2, $3, $4)
+			ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM avatars WHERE user_id = $1)`
+	importMessageSQL = `WITH ins AS (
+			INSERT INTO messages (id, user_id, text, time_created, time_updated) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins),
+			EXISTS (SELECT 1 FROM messages WHERE id = $1 AND user_id = $2 AND time_created = $4)`
+	importSessionSQL = `WITH ins AS (
+			INSERT INTO sessions (id, user_id, token_hash, created, last_seen) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT DO NOTHING RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM ins), EXISTS (SELECT 1 FROM sessions WHERE id = $1 AND token_hash = $3)`
+)
+
+// ImportUsers inserts users with their ids, password hashes and login keys
+// (folded by chat.FoldLogin). It returns how many it inserted.
 func (s *Store) ImportUsers(ctx context.Context, users iter.Seq2[chat.User, error]) (int64, error) {
-	return importRows(ctx, s, "users", users, func(b *pgx.Batch, u chat.User) {
-		b.Queue(`INSERT INTO users (id, login, login_key, password_hash, created) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING`, u.ID, u.Login, chat.FoldLogin(u.Login), u.PasswordHash, u.Created)
+	return importRows(ctx, s, "users", users, importUserSQL, func(u chat.User) (int64, []any) {
+		return u.ID, []any{u.ID, u.Login, chat.FoldLogin(u.Login), u.PasswordHash, u.Created}
 	})
 }
 
-// ImportAvatars inserts avatars, skipping users that have one already.
+// ImportAvatars inserts avatars, keeping one a user has already.
 func (s *Store) ImportAvatars(ctx context.Context, avatars iter.Seq2[chat.Avatar, error]) (int64, error) {
-	return importRows(ctx, s, "avatars", avatars, func(b *pgx.Batch, a chat.Avatar) {
-		b.Queue(`INSERT INTO avatars (user_id, content_type, data, etag) VALUES ($1, $2, $3, $4)
-			ON CONFLICT DO NOTHING`, a.UserID, a.ContentType, a.Data, a.ETag)
+	return importRows(ctx, s, "avatars", avatars, importAvatarSQL, func(a chat.Avatar) (int64, []any) {
+		return a.UserID, []any{a.UserID, a.ContentType, a.Data, a.ETag}
 	})
 }
 
-// ImportMessages inserts messages with their ids and times, skipping ids
-// that are present. Username is ignored: it comes from the user.
+// ImportMessages inserts messages with their ids and times. Username is
+// ignored: it comes from the user.
 func (s *Store) ImportMessages(ctx context.Context, msgs iter.Seq2[chat.Message, error]) (int64, error) {
-	return importRows(ctx, s, "messages", msgs, func(b *pgx.Batch, m chat.Message) {
+	return importRows(ctx, s, "messages", msgs, importMessageSQL, func(m chat.Message) (int64, []any) {
 		var updated *time.Time
 		if m.TimeUpdated != nil {
 			t := time.Unix(*m.TimeUpdated, 0)
 			updated = &t
 		}
-		b.Queue(`INSERT INTO messages (id, user_id, text, time_created, time_updated) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING`, m.ID, m.UserID, m.Text, time.Unix(m.TimeCreated, 0), updated)
+		return m.ID, []any{m.ID, m.UserID, m.Text, time.Unix(m.TimeCreated, 0), updated}
 	})
 }
 
 // ImportSessions inserts sessions with their ids and token hashes, so that
-// logged-in clients stay logged in, skipping ids or hashes that are present.
+// logged-in clients stay logged in.
 func (s *Store) ImportSessions(ctx context.Context, sessions iter.Seq2[chat.Session, error]) (int64, error) {
-	return importRows(ctx, s, "sessions", sessions, func(b *pgx.Batch, sess chat.Session) {
-		b.Queue(`INSERT INTO sessions (id, user_id, token_hash, created, last_seen) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING`, sess.ID, sess.UserID, sess.TokenHash, sess.Created, sess.LastSeen)
+	return importRows(ctx, s, "sessions", sessions, importSessionSQL, func(sess chat.Session) (int64, []any) {
+		return sess.ID, []any{sess.ID, sess.UserID, sess.TokenHash, sess.Created, sess.LastSeen}
 	})
 }
 
-// importRows sends rows in batches, each batch in its own transaction, and
-// then moves the table's id sequence past the highest id.
-func importRows[T any](ctx context.Context, s *Store, table string, rows iter.Seq2[T, error], queue func(*pgx.Batch, T)) (int64, error) {
+// importRows runs sql for every row, in batches of one round trip and one
+// transaction each, and then moves the table's id sequence past the
+// highest id. args returns a row's id (for errors) and the statement's
+// arguments.
+func importRows[T any](ctx context.Context, s *Store, table string, rows iter.Seq2[T, error], sql string, args func(T) (int64, []any)) (int64, error) {
 	var inserted int64
+	var ids []int64
 	b := &pgx.Batch{}
 	flush := func() error {
-		n, err := s.sendBatch(ctx, b)
+		n, err := s.sendImportBatch(ctx, b, ids)
 		inserted += n
-		b = &pgx.Batch{}
-		return err
+		b, ids = &pgx.Batch{}, ids[:0]
+		if err != nil {
+			return fmt.Errorf("postgres: import %s: %w", table, err)
+		}
+		return nil
 	}
 	for row, err := range rows {
 		if err != nil {
 			return inserted, err
 		}
-		if queue(b, row); b.Len() >= importBatch {
+		id, a := args(row)
+		b.Queue(sql, a...)
+		if ids = append(ids, id); b.Len() >= importBatch {
 			if err := flush(); err != nil {
-				return inserted, fmt.Errorf("postgres: import %s: %w", table, err)
+				return inserted, err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return inserted, fmt.Errorf("postgres: import %s: %w", table, err)
+		return inserted, err
 	}
 	if table != "avatars" { // avatars are keyed by user id: no sequence
 		if err := s.advanceSequence(ctx, table, 0); err != nil {
@@ -114,25 +143,34 @@ func importRows[T any](ctx context.Context, s *Store, table string, rows iter.Se
 	return inserted, nil
 }
 
-// sendBatch runs b in one transaction and returns the rows it inserted.
-func (s *Store) sendBatch(ctx context.Context, b *pgx.Batch) (int64, error) {
+// sendImportBatch runs b in one transaction and returns how many rows it
+// inserted; ids[i] names the row of the i-th statement.
+func (s *Store) sendImportBatch(ctx context.Context, b *pgx.Batch, ids []int64) (int64, error) {
 	if b.Len() == 0 {
 		return 0, nil
 	}
 	var inserted int64
 	err := s.write(ctx, false, func(tx pgx.Tx) error {
 		results := tx.SendBatch(ctx, b)
-		for range b.Len() {
-			tag, err := results.Exec()
-			if err != nil {
-				results.Close()
+		defer results.Close()
+		for _, id := range ids {
+			var ins, same bool
+			if err := results.QueryRow().Scan(&ins, &same); err != nil {
 				return err
 			}
-			inserted += tag.RowsAffected()
+			if !ins && !same {
+				return fmt.Errorf("id %d is taken by a different row in the target", id)
+			}
+			if ins {
+				inserted++
+			}
 		}
 		return results.Close()
 	})
-	return inserted, err
+	if err != nil {
+		return 0, err
+	}
+	return inserted, nil
 }
 
 // HighestIDs are the highest ids the source store ever handed out, deleted

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,5 +155,19 @@ func TestImportStopsAtSourceError(t *testing.T) {
 	}
 	if n != importBatch {
 		t.Errorf("ImportUsers from a failing source: got %d inserted, want the first batch of %d", n, importBatch)
+	}
+}
+
+func TestImportRefusesAnotherRowUnderAnID(t *testing.T) {
+	t.Parallel()
+	s := openStore(t, freshSchema(t))
+	intruder := mustUser(t, s, "intruder")
+	users := []chat.User{{ID: intruder.ID, Login: "Alice", PasswordHash: "h", Created: time.Unix(1, 0)}}
+	_, err := s.ImportUsers(t.Context(), seq(nil, users...))
+	if err == nil || !strings.Contains(err.Error(), "taken by a different row") {
+		t.Errorf("ImportUsers over another user's id: got %v, want an error naming the conflict", err)
+	}
+	if _, err := s.UserByLoginKey(t.Context(), chat.FoldLogin("Alice")); !errors.Is(err, chat.ErrNotFound) {
+		t.Errorf("UserByLoginKey(Alice) after the refused import: got %v, want ErrNotFound", err)
 	}
 }
