@@ -354,3 +354,36 @@ func TestHubThousandSubscribers(t *testing.T) {
 		}
 	}
 }
+
+// quietLog is the real store with its wake-ups withheld until the test sends
+// one, as when another instance appends to a shared database and the
+// notification is late.
+type quietLog struct {
+	store
+	wake chan struct{}
+}
+
+func (q *quietLog) EventSignal() <-chan struct{} { return q.wake }
+
+// TestHubResumeAheadOfHub resumes from an event the store has but the hub has
+// not read yet: once the hub reads it, the subscriber must not get it twice.
+func TestHubResumeAheadOfHub(t *testing.T) {
+	f := newFixture(t)
+	f.post(t, 2, "seen by hub")
+	q := &quietLog{store: f.st, wake: make(chan struct{})}
+	f.st = q
+	h, _ := f.startHub(t, Options{Fallback: time.Hour})
+	f.post(t, 5, "unseen by hub")
+	all := f.events(t, 0)
+	sub := subscribe(t, h, all[4].ID)
+	q.wake <- struct{}{}
+	want := ids(all[5:])
+	if got := ids(receive(t, sub, len(want))); !slices.Equal(got, want) {
+		t.Errorf("got ids %v, want %v", got, want)
+	}
+	f.post(t, 1, "live")
+	q.wake <- struct{}{}
+	if got, want := receive(t, sub, 1)[0].ID, f.events(t, all[6].ID)[0].ID; got != want {
+		t.Errorf("got id %d, want %d", got, want)
+	}
+}
