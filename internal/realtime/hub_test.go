@@ -81,6 +81,34 @@ func (f *fixture) events(t *testing.T, after int64) []chat.Event {
 	return evs
 }
 
+// prune deletes all but the newest keep events from the log.
+func (f *fixture) prune(t *testing.T, keep int) {
+	t.Helper()
+	policy := chat.CleanupPolicy{
+		Now: time.Now().Add(time.Hour), SessionIdle: time.Hour, KeepEvents: keep,
+		KeepEventsFor: time.Second, IdempotencyFor: time.Hour, LoginWindow: time.Hour,
+	}
+	if err := f.st.Cleanup(t.Context(), policy); err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+}
+
+// waitEnd drains sub until the feed ends it and returns Err.
+func waitEnd(t *testing.T, sub chat.Subscription) error {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-sub.Events():
+			if !ok {
+				return sub.Err()
+			}
+		case <-timeout:
+			t.Fatal("subscription still open, want it ended")
+		}
+	}
+}
+
 func subscribe(t *testing.T, h *Hub, after int64) chat.Subscription {
 	t.Helper()
 	sub, err := h.Subscribe(t.Context(), after)
@@ -281,20 +309,8 @@ func TestHubShutdownEndsSubscriptions(t *testing.T) {
 	replaying := subscribe(t, h, 0) // never read: its feeder is blocked sending
 	cancel()
 	for name, sub := range map[string]chat.Subscription{"live": live, "replaying": replaying} {
-		timeout := time.After(5 * time.Second)
-	drain:
-		for {
-			select {
-			case _, ok := <-sub.Events():
-				if !ok {
-					break drain
-				}
-			case <-timeout:
-				t.Fatalf("%s subscription still open after shutdown", name)
-			}
-		}
-		if !errors.Is(sub.Err(), chat.ErrFeedClosed) {
-			t.Errorf("%s: got error %v, want ErrFeedClosed", name, sub.Err())
+		if err := waitEnd(t, sub); !errors.Is(err, chat.ErrFeedClosed) {
+			t.Errorf("%s: got error %v, want ErrFeedClosed", name, err)
 		}
 	}
 	if _, err := h.Subscribe(t.Context(), -1); !errors.Is(err, chat.ErrFeedClosed) {
@@ -320,13 +336,7 @@ func TestHubHistoryGone(t *testing.T) {
 	f := newFixture(t)
 	f.post(t, 10, "old")
 	kept := f.events(t, 0)[7:]
-	policy := chat.CleanupPolicy{
-		Now: time.Now().Add(time.Hour), SessionIdle: time.Hour, KeepEvents: 3,
-		KeepEventsFor: time.Second, IdempotencyFor: time.Hour, LoginWindow: time.Hour,
-	}
-	if err := f.st.Cleanup(t.Context(), policy); err != nil {
-		t.Fatalf("Cleanup: %v", err)
-	}
+	f.prune(t, 3)
 	h, _ := f.startHub(t, Options{})
 	last := kept[len(kept)-1].ID
 	for _, after := range []int64{0, kept[0].ID - 2, last + 1} {
@@ -384,6 +394,37 @@ func TestHubResumeAheadOfHub(t *testing.T) {
 	f.post(t, 1, "live")
 	q.wake <- struct{}{}
 	if got, want := receive(t, sub, 1)[0].ID, f.events(t, all[6].ID)[0].ID; got != want {
+		t.Errorf("got id %d, want %d", got, want)
+	}
+}
+
+// TestHubSkipsPrunedHistory: when the log was pruned past the hub itself,
+// the hub cuts its subscribers off (resuming then tells them their history
+// is gone) and carries on from the newest event.
+func TestHubSkipsPrunedHistory(t *testing.T) {
+	f := newFixture(t)
+	f.post(t, 2, "seen by hub")
+	q := &quietLog{store: f.st, wake: make(chan struct{})}
+	f.st = q
+	h, _ := f.startHub(t, Options{Fallback: time.Hour})
+	sub := subscribe(t, h, -1)
+	f.post(t, 10, "unseen by hub")
+	f.prune(t, 3)
+	q.wake <- struct{}{}
+	if err := waitEnd(t, sub); !errors.Is(err, chat.ErrSlowConsumer) {
+		t.Errorf("got error %v, want ErrSlowConsumer", err)
+	}
+	newest, err := f.st.LastEventID(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Subscribe(t.Context(), newest-5); !errors.Is(err, chat.ErrHistoryGone) {
+		t.Errorf("Subscribe(%d): got %v, want ErrHistoryGone", newest-5, err)
+	}
+	live := subscribe(t, h, -1)
+	f.post(t, 1, "live")
+	q.wake <- struct{}{}
+	if got, want := receive(t, live, 1)[0].ID, f.events(t, newest)[0].ID; got != want {
 		t.Errorf("got id %d, want %d", got, want)
 	}
 }
