@@ -11,13 +11,10 @@ import (
 	"chatd/internal/chat"
 )
 
-// messageSelect reads messages with their authors' logins; sinceSelect is
-// the same through the (created, id) index, which the planner would
-// otherwise pass over for an id range followed by a sort of every row.
+// messageSelect reads messages with their authors' logins.
 const (
 	messageColumns = `SELECT m.id, m.text, m.user_id, u.login, m.created, m.updated`
 	messageSelect  = messageColumns + ` FROM messages m JOIN users u ON u.id = m.user_id`
-	sinceSelect    = messageColumns + ` FROM messages m INDEXED BY messages_created_id JOIN users u ON u.id = m.user_id`
 )
 
 // scanner is a *sql.Row or *sql.Rows.
