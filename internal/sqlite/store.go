@@ -85,7 +85,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
+	if err := createPrivate(abs); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	writer, err := openDB(ctx, writerDSN(abs, opts), 1)
@@ -102,6 +102,20 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	return &Store{writer: writer, reader: reader, signal: make(chan struct{}, 1)}, nil
+}
+
+// createPrivate creates the parent directory and, when absent, an empty
+// database file readable by its owner only: it holds password hashes, and
+// SQLite gives its -wal and -shm files the same mode.
+func createPrivate(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func openDB(ctx context.Context, dsn string, conns int) (*sql.DB, error) {

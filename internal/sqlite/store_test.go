@@ -48,6 +48,15 @@ func TestOpenCreatesDirectory(t *testing.T) {
 	if file != path {
 		t.Errorf("database file: got %q, want %q", file, path)
 	}
+	for _, name := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatalf("stat: %v", err)
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			t.Errorf("%s: got mode %v, want no access for group and others", filepath.Base(name), mode)
+		}
+	}
 }
 
 func TestMigrationsIdempotentOnReopen(t *testing.T) {
