@@ -200,3 +200,37 @@ func drain(c <-chan struct{}) {
 		}
 	}
 }
+
+// TestAcquireTimeout: when every pooled connection is busy, a call waits
+// at most AcquireTimeout and then answers ErrUnavailable (503), while a
+// caller that gives up itself gets its own context's error, not a 503.
+func TestAcquireTimeout(t *testing.T) {
+	t.Parallel()
+	s, err := Open(t.Context(), freshSchema(t), Options{MaxConns: 1, AcquireTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	held, err := s.pool.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.Ping(t.Context())
+	if !errors.Is(err, chat.ErrUnavailable) {
+		t.Errorf("Ping with the pool exhausted: got %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Ping with the pool exhausted took %v, want about the 200ms acquire timeout", d)
+	}
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = s.UserByID(canceled, 1)
+	if !errors.Is(err, context.Canceled) || errors.Is(err, chat.ErrUnavailable) {
+		t.Errorf("UserByID with a canceled context: got %v, want context.Canceled and not ErrUnavailable", err)
+	}
+	held.Release()
+	if err := s.Ping(t.Context()); err != nil {
+		t.Errorf("Ping after the connection came back to the pool: %v", err)
+	}
+}
