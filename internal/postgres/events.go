@@ -17,6 +17,7 @@ import (
 // EventsAfter returns at most limit events with ID > afterID in ID order. It
 // returns chat.ErrHistoryGone when events after afterID have been pruned.
 func (s *Store) EventsAfter(ctx context.Context, afterID int64, limit int) ([]chat.Event, error) {
+	afterID = max(afterID, 0) // ids are positive: "after -1" is "after 0"
 	var evs []chat.Event
 	err := s.withConn(ctx, func(conn *pgxpool.Conn) error {
 		// The horizon check sits in the same statement, so the rows come
