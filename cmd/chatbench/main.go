@@ -28,7 +28,8 @@ commands:
   load         report posts/s and latest-50 list requests/s at a concurrency
 
 Run "chatbench <command> -h" for the flags of a command. Targets must be on
-this machine (loopback addresses only).
+this machine (loopback addresses only). For subscribers, chatd needs an open
+file limit above -n too (ulimit -n); chatbench raises its own.
 `
 
 func main() {

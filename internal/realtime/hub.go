@@ -16,8 +16,9 @@ import (
 
 // Options tune a Hub; zero fields take the defaults below.
 type Options struct {
-	// Buffer is how many events a subscriber may fall behind the hub before
-	// it is cut off with chat.ErrSlowConsumer.
+	// Buffer is how many events a live subscriber may fall behind the hub
+	// before it is cut off with chat.ErrSlowConsumer. A subscriber still
+	// catching up from its resume point is not cut off for lagging.
 	Buffer int
 	// Ring is how many recent events the hub keeps in memory, so that
 	// reconnecting and lagging subscribers catch up without the store. It is

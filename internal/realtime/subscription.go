@@ -47,11 +47,12 @@ func (s *subscription) Close() {
 
 // Subscribe returns a subscription delivering every event with ID > after:
 // from the ring of recent events or the store first, then live, with no gap
-// or duplicate at the hand-over (see feed). after < 0 starts at the hub's
+// or duplicate at the hand-over (see attach). after < 0 starts at the hub's
 // current position. It returns chat.ErrHistoryGone when the store no longer
 // keeps those events, or when after is beyond the log's last event (the
 // client saw another database), and chat.ErrFeedClosed after Run ended.
-// ctx bounds the call, not the subscription: Close ends that.
+// It waits until Run has read the log's position. ctx bounds the call, not
+// the subscription: Close ends that.
 func (h *Hub) Subscribe(ctx context.Context, after int64) (chat.Subscription, error) {
 	select {
 	case <-h.ready:
