@@ -29,7 +29,7 @@ func addRoutes(mux *http.ServeMux, cfg Config, m *metrics) {
 	mux.Handle("GET /readyz", handleReady(cfg.Ready))
 	mux.Handle("GET /metrics", m.handler())
 	// Unknown API paths must answer JSON even though "GET /" serves the client.
-	mux.Handle("/api/", handleUnrouted(mux))
+	mux.Handle("GET /api/", handleUnrouted(mux))
 	if cfg.Web != nil {
 		mux.Handle("GET /", cfg.Web)
 	}

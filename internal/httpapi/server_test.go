@@ -283,3 +283,22 @@ func TestConcurrentRegistration(t *testing.T) {
 		t.Errorf("got %d created and %d taken, want 1 and %d", created, taken, n-1)
 	}
 }
+
+// TestWebClientBesideAPI mounts a client at "/" as chatd does: it must serve
+// every other GET, while unknown API paths still answer the contract's JSON.
+func TestWebClientBesideAPI(t *testing.T) {
+	client := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("web client"))
+	})
+	ts := newTestServerWith(t, func(c *Config) { c.Web = client })
+	skip := map[string]string{skipContractHeader: "1"}
+	for _, path := range []string{"/", "/app.js"} {
+		wantStatus(t, "GET "+path, ts.do(request{method: "GET", path: path, header: skip}), 200, "web client")
+	}
+	wantStatus(t, "GET /api/nope", ts.do(request{method: "GET", path: "/api/nope", header: skip}), 404, `"error"`)
+	r := ts.do(request{method: "POST", path: "/", header: skip})
+	wantStatus(t, "POST /", r, 405, `"error"`)
+	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") {
+		t.Errorf("POST / Allow = %q, want GET listed", allow)
+	}
+}

@@ -8,7 +8,7 @@ import (
 // isCatchAll reports whether a pattern only answers what no real route serves.
 func isCatchAll(pattern string) bool {
 	switch pattern {
-	case "", "/api/", "GET /":
+	case "", "GET /api/":
 		return true
 	}
 	return false
