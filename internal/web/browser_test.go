@@ -28,6 +28,18 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 	alice := newTab(t, browser, "alice", deadline)
 	bob := newTab(t, browser, "bob", deadline)
 	alice.register(base, "alice", "wonderland-42", writePNG(t))
+
+	// The server's field errors show next to their fields.
+	bob.do(
+		chromedp.Navigate(base+"/"),
+		chromedp.Click(chromedp.ID("tab-register")),
+		chromedp.SendKeys(chromedp.ID("register-login"), "b"),
+		chromedp.SendKeys(chromedp.ID("register-password"), "x"),
+		chromedp.Click(chromedp.CSS(`#register-form button[type="submit"]`)),
+	)
+	bob.waitJS("the field errors", `document.getElementById('register-login-error').textContent !== '' &&
+		document.getElementById('register-password-error').textContent !== '' &&
+		document.getElementById('register-login').getAttribute('aria-invalid') === 'true'`)
 	bob.register(base, "bob", "builder-42", "")
 
 	// Messages appear on the other device without a reload.
@@ -88,6 +100,14 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 			t.Errorf("%s: the message became an <img> element", b.name)
 		}
 	}
+
+	// A new avatar reaches the other device at once (user.updated).
+	bob.do(
+		chromedp.Click(chromedp.ID("account-button")),
+		chromedp.SetUploadFiles(chromedp.ID("account-image"), []string{writePNG(t)}),
+	)
+	alice.waitJS("bob's new avatar", msgSelector(reply)+`.querySelector('.avatar img')?.src.startsWith('blob:') === true`)
+	bob.do(chromedp.Click(chromedp.ID("account-close")))
 
 	// Logging out on all devices from a third one ends alice's other session.
 	third := newTab(t, browser, "alice-2", deadline)

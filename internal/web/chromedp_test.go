@@ -146,7 +146,9 @@ func (b *tab) waitJS(what, expr string) {
 	b.t.Helper()
 	ctx, cancel := b.stepCtx()
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	poll := chromedp.Poll[bool](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(time.Until(b.deadline)))
+	if _, err := chromedp.Run(ctx, poll); err != nil {
 		b.t.Fatalf("%s: waiting for %s: %v", b.name, what, err)
 	}
 }
