@@ -107,6 +107,16 @@ type subprocess struct {
 // healthy. It is killed when the test ends, if still running.
 func startBinary(t *testing.T, bin, db string) *subprocess {
 	t.Helper()
+	p := launchBinary(t, bin, db)
+	p.waitReady(t)
+	return p
+}
+
+// launchBinary starts bin on db with JSON logs without waiting for it, so
+// that several instances can start at once; waitReady then waits for each.
+// It is killed when the test ends, if still running.
+func launchBinary(t *testing.T, bin, db string) *subprocess {
+	t.Helper()
 	logs := newLogSink()
 	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-db", db, "-log-format", "json")
 	cmd.Env = environWithoutChatd()
@@ -119,9 +129,14 @@ func startBinary(t *testing.T, bin, db string) *subprocess {
 		_ = cmd.Process.Kill() // fails harmlessly when it already exited
 		life.wait(10 * time.Second)
 	})
-	p := &subprocess{cmd: cmd, client: newAPIClient(logs.waitAddr(t, life, 60*time.Second)), logs: logs, life: life}
+	return &subprocess{cmd: cmd, logs: logs, life: life}
+}
+
+// waitReady waits until p logs its address and is healthy, and sets p.client.
+func (p *subprocess) waitReady(t *testing.T) {
+	t.Helper()
+	p.client = newAPIClient(p.logs.waitAddr(t, p.life, 60*time.Second))
 	p.client.waitHealthy(t, 10*time.Second)
-	return p
 }
 
 // environWithoutChatd is this process's environment without CHATD_*
