@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"chatd/internal/avatar"
 	"chatd/internal/chat"
+	"chatd/internal/pgtest"
+	"chatd/internal/postgres"
 	"chatd/internal/realtime"
 	"chatd/internal/sqlite"
 )
@@ -44,10 +47,7 @@ func newTestServer(t *testing.T, adjust ...func(*chat.Config)) *testServer {
 func newTestServerWith(t *testing.T, api func(*Config), adjust ...func(*chat.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "chatd.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
+	store := openTestStore(t)
 	cfg := chat.Config{
 		Hasher:       chat.NewPasswordHasher(cheapArgon2, 4),
 		ProcessImage: avatar.NewProcessor(2).Process,
@@ -75,6 +75,25 @@ func newTestServerWith(t *testing.T, api func(*Config), adjust ...func(*chat.Con
 		store.Close()
 	})
 	return &testServer{Server: srv, t: t, client: newContractClient(t), store: store}
+}
+
+// openTestStore opens a fresh store: SQLite in t.TempDir(), or PostgreSQL in
+// a schema of its own when the suite runs on PostgreSQL (see TestMain).
+func openTestStore(t *testing.T) chat.Store {
+	t.Helper()
+	var (
+		store chat.Store
+		err   error
+	)
+	if os.Getenv(storeEnv) == "postgres" {
+		store, err = postgres.Open(t.Context(), pgtest.SchemaURL(t), postgres.Options{})
+	} else {
+		store, err = sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "chatd.db"), sqlite.Options{})
+	}
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	return store
 }
 
 // response is what a test needs of an answer.
