@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clusterPostgres returns CHATD_TEST_POSTGRES or skips the test.
+func clusterPostgres(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CHATD_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("CHATD_TEST_POSTGRES not set; .ci/run sets it to the local PostgreSQL")
+	}
+	return base
+}
+
+// startCluster starts n chatd binaries on one database at the same time and
+// waits until every one is healthy.
+func startCluster(t *testing.T, bin, db string, n int) []*apiClient {
+	t.Helper()
+	procs := make([]*subprocess, n)
+	for i := range procs {
+		procs[i] = launchBinary(t, bin, db)
+	}
+	clients := make([]*apiClient, n)
+	for i, p := range procs {
+		p.waitReady(t)
+		clients[i] = p.client
+	}
+	return clients
+}
+
+// register registers login and returns its user id.
+func register(t *testing.T, c *apiClient, login, password string, image []byte) int64 {
+	t.Helper()
+	r := c.multipart(t, http.MethodPost, "/api/users/register", "", map[string]string{"login": login, "password": password}, image)
+	wantStatus(t, "register "+login, r, http.StatusOK)
+	var u struct {
+		UserID int64 `json:"userid"`
+	}
+	decodeJSON(t, "register "+login, r, &u)
+	if u.UserID <= 0 {
+		t.Fatalf("register %s: got userid %d, want a positive id", login, u.UserID)
+	}
+	return u.UserID
+}
+
+// sseEvent is one event of a Server-Sent Events stream.
+type sseEvent struct {
+	id   int64 // 0 when the event had no id: line
+	typ  string
+	data string
+}
+
+// sseStream reads an event stream in the background; events is closed when
+// the server ends the stream.
+type sseStream struct {
+	events chan sseEvent
+}
+
+// openStream opens GET /api/messages/events with the Authorization header
+// and returns once the server answered 200 with an event stream.
+func openStream(t *testing.T, c *apiClient, token string) *sseStream {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/messages/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", token)
+	transport := &http.Transport{DisableKeepAlives: true, ResponseHeaderTimeout: 10 * time.Second}
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		cancel()
+		t.Fatalf("GET /api/messages/events: %v", err)
+	}
+	// Cancelling also unblocks the reader if the test ends mid-stream.
+	t.Cleanup(cancel)
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("GET /api/messages/events: got %d %q %s, want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	s := &sseStream{events: make(chan sseEvent, 100)}
+	go s.read(resp.Body)
+	return s
+}
+
+// read parses the stream: fields accumulate until a blank line ends the
+// event; comments and events with neither a name nor data are skipped.
+func (s *sseStream) read(body io.ReadCloser) {
+	defer close(s.events)
+	defer body.Close()
+	sc := bufio.NewScanner(body)
+	var ev sseEvent
+	for sc.Scan() {
+		field, value, _ := strings.Cut(sc.Text(), ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "":
+			if ev.typ != "" || ev.data != "" {
+				s.events <- ev
+			}
+			ev = sseEvent{}
+		case "id":
+			ev.id, _ = strconv.ParseInt(value, 10, 64)
+		case "event":
+			ev.typ = value
+		case "data":
+			if ev.data != "" {
+				ev.data += "\n"
+			}
+			ev.data += value
+		}
+	}
+}
+
+// next returns the next event; ok is false when the stream ended. It fails
+// the test when nothing comes within the time.
+func (s *sseStream) next(t *testing.T, within time.Duration) (ev sseEvent, ok bool) {
+	t.Helper()
+	select {
+	case ev, ok = <-s.events:
+		return ev, ok
+	case <-time.After(within):
+		t.Fatalf("event stream: nothing within %v", within)
+	}
+	return ev, false
+}
+
+// tcpProxy forwards TCP connections to upstream and can cut them all and
+// come back on the same port: PostgreSQL going away and returning, while
+// the real server, shared with other tests, stays up.
+type tcpProxy struct {
+	t        *testing.T
+	addr     string
+	upstream string
+
+	mu    sync.Mutex
+	l     net.Listener // nil while down
+	conns []net.Conn
+}
+
+func startTCPProxy(t *testing.T, upstream string) *tcpProxy {
+	t.Helper()
+	p := &tcpProxy{t: t, addr: "127.0.0.1:0", upstream: upstream}
+	p.up()
+	p.addr = p.l.Addr().String()
+	t.Cleanup(p.down)
+	return p
+}
+
+// up starts accepting on p.addr.
+func (p *tcpProxy) up() {
+	p.t.Helper()
+	l, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatalf("proxy listen on %s: %v", p.addr, err)
+	}
+	p.mu.Lock()
+	p.l = l
+	p.mu.Unlock()
+	go p.accept(l)
+}
+
+func (p *tcpProxy) accept(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.l != l {
+			// Cut while dialing: this connection must not outlive the cut.
+			p.mu.Unlock()
+			c.Close()
+			u.Close()
+			return
+		}
+		p.conns = append(p.conns, c, u)
+		p.mu.Unlock()
+		go func() { io.Copy(u, c); u.Close() }()
+		go func() { io.Copy(c, u); c.Close() }()
+	}
+}
+
+// down stops listening and cuts every forwarded connection.
+func (p *tcpProxy) down() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.l != nil {
+		p.l.Close()
+		p.l = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}

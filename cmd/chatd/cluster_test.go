@@ -1,0 +1,500 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"chatd/internal/chat"
+)
+
+// TestCluster starts several real chatd binaries on one PostgreSQL schema
+// and checks that, seen from outside, they are one server: what one
+// instance writes or revokes holds on the others at once, and waiting
+// clients on one are woken by writes on another. The binary is built once
+// for all the cases; each case has a schema of its own.
+func TestCluster(t *testing.T) {
+	base := clusterPostgres(t)
+	bin := buildChatd(t)
+	for _, c := range []struct {
+		name string
+		run  func(t *testing.T, bin, base string)
+	}{
+		{"LogoutAll", testClusterLogoutAll},
+		{"Messages", testClusterMessages},
+		{"RegisterRace", testClusterRegisterRace},
+		{"LongPoll", testClusterLongPoll},
+		{"Events", testClusterEvents},
+		{"Outage", testClusterOutage},
+		{"MigrateData", testClusterMigrateData},
+	} {
+		t.Run(c.name, func(t *testing.T) { c.run(t, bin, base) })
+	}
+}
+
+const clusterPassword = "cluster test password"
+
+// testClusterLogoutAll: a logout_all on A revokes the user's tokens on B and
+// C for the very next request, with no cache in between.
+func testClusterLogoutAll(t *testing.T, bin, base string) {
+	nodes := startCluster(t, bin, freshSchema(t, base), 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	register(t, a, "revoked_user", clusterPassword, nil)
+	tokenA := a.login(t, "revoked_user", clusterPassword)
+	tokenC := c.login(t, "revoked_user", clusterPassword)
+	for i, n := range nodes {
+		for _, tok := range []string{tokenA, tokenC} {
+			wantStatus(t, fmt.Sprintf("authorized on node %d before logout_all", i), n.get(t, "/api/users/authorized", tok), http.StatusOK)
+		}
+	}
+	wantStatus(t, "logout_all on A", a.must(t, http.MethodPost, "/api/users/logout_all", tokenA, "", nil), http.StatusOK)
+	for _, check := range []struct {
+		what  string
+		node  *apiClient
+		token string
+	}{
+		{"A's token on B", b, tokenA}, {"A's token on C", c, tokenA},
+		{"C's token on B", b, tokenC}, {"C's token on C", c, tokenC}, {"A's token on A", a, tokenA},
+	} {
+		r := check.node.get(t, "/api/users/authorized", check.token)
+		wantStatus(t, check.what+" right after logout_all", r, http.StatusForbidden)
+		var body map[string]string
+		decodeJSON(t, check.what, r, &body)
+		if body["error"] == "" {
+			t.Errorf("%s: got %s, want {\"error\": ...}", check.what, r.body)
+		}
+	}
+}
+
+// testClusterMessages: a post on A is listed and read on B, an edit on B is
+// read on A, a delete on A is gone on B.
+func testClusterMessages(t *testing.T, bin, base string) {
+	nodes := startCluster(t, bin, freshSchema(t, base), 2)
+	a, b := nodes[0], nodes[1]
+	register(t, a, "author", clusterPassword, nil)
+	tokA, tokB := a.login(t, "author", clusterPassword), b.login(t, "author", clusterPassword)
+
+	posted := postMessage(t, a, tokA, "posted on A")
+	if got := listMessages(t, b, tokB, ""); !slices.EqualFunc(got, []chat.Message{posted}, messagesEqual) {
+		t.Errorf("list on B: got %+v, want [%+v]", got, posted)
+	}
+	wantMessage(t, "get on B", b, tokB, posted)
+
+	edited := editMessage(t, b, tokB, posted.ID, "edited on B")
+	wantMessage(t, "get on A after the edit on B", a, tokA, edited)
+	if got := listMessages(t, a, tokA, ""); !slices.EqualFunc(got, []chat.Message{edited}, messagesEqual) {
+		t.Errorf("list on A after the edit on B: got %+v, want [%+v]", got, edited)
+	}
+
+	deleteMessage(t, a, tokA, posted.ID)
+	wantStatus(t, "get on B after the delete on A", b.get(t, fmt.Sprintf("/api/messages/%d", posted.ID), tokB), http.StatusNotFound)
+	if got := listMessages(t, b, tokB, ""); len(got) != 0 {
+		t.Errorf("list on B after the delete on A: got %+v, want []", got)
+	}
+}
+
+// wantMessage checks that GET /api/messages/{id} on c answers want.
+func wantMessage(t *testing.T, what string, c *apiClient, token string, want chat.Message) {
+	t.Helper()
+	r := c.get(t, fmt.Sprintf("/api/messages/%d", want.ID), token)
+	wantStatus(t, what, r, http.StatusOK)
+	var got chat.Message
+	decodeJSON(t, what, r, &got)
+	if !messagesEqual(got, want) {
+		t.Errorf("%s: got %+v, want %+v", what, got, want)
+	}
+}
+
+// testClusterRegisterRace: one login registered 20 times at once across the
+// instances is created exactly once; the others are told it is taken.
+func testClusterRegisterRace(t *testing.T, bin, base string) {
+	nodes := startCluster(t, bin, freshSchema(t, base), 3)
+	const attempts = 20
+	body := []byte(url.Values{"login": {"Contested"}, "password": {clusterPassword}}.Encode())
+	results := make([]response, attempts)
+	errs := make([]error, attempts)
+	var wg sync.WaitGroup
+	for i := range attempts {
+		wg.Go(func() {
+			results[i], errs[i] = nodes[i%len(nodes)].send(t.Context(), http.MethodPost, "/api/users/register", "",
+				"application/x-www-form-urlencoded", body)
+		})
+	}
+	wg.Wait()
+	var created int
+	wantTaken := map[string][]string{"login": {"is already taken"}}
+	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("register #%d on node %d: %v", i, i%len(nodes), errs[i])
+		}
+		switch r.status {
+		case http.StatusOK:
+			created++
+		case http.StatusBadRequest:
+			var got map[string][]string
+			if err := json.Unmarshal(r.body, &got); err != nil || !maps.EqualFunc(got, wantTaken, slices.Equal) {
+				t.Errorf("register #%d on node %d: got 400 %s, want %v", i, i%len(nodes), r.body, wantTaken)
+			}
+		default:
+			t.Errorf("register #%d on node %d: got %d %s, want 200 or 400", i, i%len(nodes), r.status, r.body)
+		}
+	}
+	if created != 1 {
+		t.Errorf("register the same login %d times: got %d answers 200, want exactly 1", attempts, created)
+	}
+	for _, n := range nodes {
+		n.login(t, "contested", clusterPassword) // the one account works everywhere
+	}
+}
+
+// testClusterLongPoll: a long poll held on B is answered by a post on A
+// within a second of the post's answer.
+func testClusterLongPoll(t *testing.T, bin, base string) {
+	nodes := startCluster(t, bin, freshSchema(t, base), 2)
+	a, b := nodes[0], nodes[1]
+	register(t, a, "poller", clusterPassword, nil)
+	tokA, tokB := a.login(t, "poller", clusterPassword), b.login(t, "poller", clusterPassword)
+	first := postMessage(t, a, tokA, "before the poll")
+
+	polled := startRequest(t, b, tokB, fmt.Sprintf("/api/messages?after=%d&wait=20", first.ID), untilWritten)
+	time.Sleep(300 * time.Millisecond) // let B start waiting
+	select {
+	case res := <-polled:
+		t.Fatalf("long poll on B answered before the post: %d %s, %v", res.resp.status, res.resp.body, res.err)
+	default:
+	}
+	posted := postMessage(t, a, tokA, "wakes the poll on B")
+	answered := time.Now()
+	var res pollResult
+	select {
+	case res = <-polled:
+	case <-time.After(15 * time.Second):
+		t.Fatal("long poll on B: no answer within 15s of a matching post on A")
+	}
+	if d := time.Since(answered); d > time.Second {
+		t.Errorf("long poll on B answered %v after the post on A was answered, want within 1s", d)
+	} else {
+		t.Logf("long poll on B answered %v after the post on A", d.Round(time.Millisecond))
+	}
+	if got := res.messages(t, "long poll on B"); !slices.EqualFunc(got, []chat.Message{posted}, messagesEqual) {
+		t.Errorf("long poll on B: got %+v, want [%+v]", got, posted)
+	}
+}
+
+// testClusterEvents: a stream on B carries the post, edit and delete made on
+// A, in order; and a stream on B is revoked and closed by a logout_all on A.
+func testClusterEvents(t *testing.T, bin, base string) {
+	nodes := startCluster(t, bin, freshSchema(t, base), 2)
+	a, b := nodes[0], nodes[1]
+	register(t, a, "streamer", clusterPassword, nil)
+	tokA, tokB := a.login(t, "streamer", clusterPassword), b.login(t, "streamer", clusterPassword)
+
+	stream := openStream(t, b, tokB)
+	posted := postMessage(t, a, tokA, "streamed from A")
+	edited := editMessage(t, a, tokA, posted.ID, "edited on A")
+	deleteMessage(t, a, tokA, posted.ID)
+	var lastID int64
+	for _, want := range []struct {
+		typ  string
+		data any // a chat.Message, or the {"id": N} of a deletion
+	}{
+		{"message.created", posted}, {"message.updated", edited}, {"message.deleted", map[string]int64{"id": posted.ID}},
+	} {
+		ev, ok := stream.next(t, 10*time.Second)
+		if !ok {
+			t.Fatalf("stream on B ended before %s", want.typ)
+		}
+		if ev.typ != want.typ || ev.id <= lastID {
+			t.Fatalf("stream on B: got event %q id %d, want %s with an id above %d", ev.typ, ev.id, want.typ, lastID)
+		}
+		lastID = ev.id
+		checkEventData(t, ev, want.data)
+	}
+
+	// The stream belongs to tokB's session; revoke every session from A.
+	wantStatus(t, "logout_all on A", a.must(t, http.MethodPost, "/api/users/logout_all", tokA, "", nil), http.StatusOK)
+	ev, ok := stream.next(t, 10*time.Second)
+	if !ok || ev.typ != "session.revoked" {
+		t.Fatalf("stream on B after logout_all on A: got %q (open %v), want event session.revoked", ev.typ, ok)
+	}
+	if ev, ok := stream.next(t, 10*time.Second); ok {
+		t.Errorf("stream on B after session.revoked: got event %q, want the stream closed", ev.typ)
+	}
+}
+
+// checkEventData compares an event's JSON data with a message or a map.
+func checkEventData(t *testing.T, ev sseEvent, want any) {
+	t.Helper()
+	switch want := want.(type) {
+	case chat.Message:
+		var got chat.Message
+		if err := json.Unmarshal([]byte(ev.data), &got); err != nil || !messagesEqual(got, want) {
+			t.Errorf("%s data: got %s (%v), want %+v", ev.typ, ev.data, err, want)
+		}
+	case map[string]int64:
+		var got map[string]int64
+		if err := json.Unmarshal([]byte(ev.data), &got); err != nil || !maps.Equal(got, want) {
+			t.Errorf("%s data: got %s (%v), want %v", ev.typ, ev.data, err, want)
+		}
+	}
+}
+
+// postResult is one post made under load during the outage.
+type postResult struct {
+	node    int
+	started time.Time
+	took    time.Duration
+	resp    response
+	msg     chat.Message // when resp.status is 200
+}
+
+// postLoad posts from a few goroutines per node until stop is closed and
+// keeps every answer. A request that gets no answer within the client's
+// timeout fails the test: chatd must not hang while the database is gone.
+type postLoad struct {
+	mu      sync.Mutex
+	results []postResult
+	wg      sync.WaitGroup
+	stop    chan struct{}
+	once    sync.Once
+}
+
+func startPostLoad(t *testing.T, nodes []*apiClient, tokens []string, perNode int) *postLoad {
+	l := &postLoad{stop: make(chan struct{})}
+	for n := range nodes {
+		for w := range perNode {
+			l.wg.Go(func() { l.post(t, nodes[n], tokens[n], n, w) })
+		}
+	}
+	return l
+}
+
+func (l *postLoad) post(t *testing.T, c *apiClient, token string, node, worker int) {
+	for i := 0; ; i++ {
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(20 * time.Millisecond): // enough load, a bounded number of posts to check
+		}
+		text := fmt.Sprintf("node %d worker %d post %d", node, worker, i)
+		res := postResult{node: node, started: time.Now()}
+		r, err := c.send(t.Context(), http.MethodPost, "/api/messages", token, "application/x-www-form-urlencoded",
+			[]byte(url.Values{"text": {text}}.Encode()))
+		res.took, res.resp = time.Since(res.started), r
+		if err != nil {
+			t.Errorf("post %q: no answer after %v: %v", text, res.took, err)
+			continue
+		}
+		if r.status == http.StatusOK {
+			if err := json.Unmarshal(r.body, &res.msg); err != nil || res.msg.Text != text {
+				t.Errorf("post %q: got 200 %s, want the message", text, r.body)
+			}
+		}
+		l.mu.Lock()
+		l.results = append(l.results, res)
+		l.mu.Unlock()
+	}
+}
+
+// waitFor waits until every node has a result that matches, or fails.
+func (l *postLoad) waitFor(t *testing.T, what string, nodes, want int, within time.Duration, match func(postResult) bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		count := make([]int, nodes)
+		l.mu.Lock()
+		for _, r := range l.results {
+			if match(r) {
+				count[r.node]++
+			}
+		}
+		l.mu.Unlock()
+		if slices.Min(count) >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got %v per node within %v, want %d on each", what, count, within, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// end stops the load and returns every result; calling it again is harmless.
+func (l *postLoad) end() []postResult {
+	l.once.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	return l.results
+}
+
+// testClusterOutage cuts PostgreSQL off under load: requests answer 503
+// quickly, /readyz says 503, and once the database is back the same
+// processes serve again and every acknowledged post is there.
+func testClusterOutage(t *testing.T, bin, base string) {
+	direct, err := url.Parse(freshSchema(t, base))
+	if err != nil || direct.Port() == "" {
+		t.Skip("CHATD_TEST_POSTGRES has no host:port; the outage test needs TCP")
+	}
+	proxy := startTCPProxy(t, direct.Host)
+	viaProxy := *direct
+	viaProxy.Host = proxy.addr
+	nodes := startCluster(t, bin, viaProxy.String(), 2)
+	register(t, nodes[0], "survivor", clusterPassword, nil)
+	tokens := make([]string, len(nodes))
+	for i, n := range nodes {
+		n.http.Timeout = 10 * time.Second // a hung request fails the test
+		tokens[i] = n.login(t, "survivor", clusterPassword)
+	}
+	load := startPostLoad(t, nodes, tokens, 2)
+	defer load.end() // when a check below fails the test
+	is := func(status int, after *time.Time) func(postResult) bool {
+		return func(r postResult) bool { return r.resp.status == status && r.started.After(*after) }
+	}
+	start := time.Now()
+	load.waitFor(t, "posts before the outage", len(nodes), 5, 10*time.Second, is(http.StatusOK, &start))
+
+	proxy.down()
+	cut := time.Now()
+	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, is(http.StatusServiceUnavailable, &cut))
+	for i, n := range nodes {
+		wantStatus(t, fmt.Sprintf("/readyz on node %d during the outage", i), n.get(t, "/readyz", ""), http.StatusServiceUnavailable)
+	}
+
+	proxy.up()
+	back := time.Now()
+	load.waitFor(t, "posts after the database came back", len(nodes), 1, 12*time.Second, is(http.StatusOK, &back))
+	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
+	for i, n := range nodes {
+		wantStatus(t, fmt.Sprintf("/readyz on node %d after the outage", i), n.get(t, "/readyz", ""), http.StatusOK)
+	}
+	checkOutageResults(t, nodes[0], tokens[0], load.end())
+}
+
+// checkOutageResults checks that every answer under load was a 200 or a
+// 503 with {"error": ...}, and that every post answered 200, before, during
+// or after the outage, can be read back.
+func checkOutageResults(t *testing.T, c *apiClient, token string, results []postResult) {
+	t.Helper()
+	var acked []chat.Message
+	var unavailable int
+	var slowest time.Duration
+	for _, r := range results {
+		switch r.resp.status {
+		case http.StatusOK:
+			acked = append(acked, r.msg)
+		case http.StatusServiceUnavailable:
+			unavailable++
+			slowest = max(slowest, r.took)
+			var body map[string]string
+			if err := json.Unmarshal(r.resp.body, &body); err != nil || body["error"] == "" {
+				t.Errorf("post on node %d during the outage: got 503 %s, want {\"error\": ...}", r.node, r.resp.body)
+			}
+		default:
+			t.Errorf("post on node %d under load: got %d %s, want 200 or 503", r.node, r.resp.status, r.resp.body)
+		}
+	}
+	t.Logf("%d posts answered 200, %d answered 503 (the slowest after %v)", len(acked), unavailable, slowest.Round(time.Millisecond))
+	const readers = 4
+	var wg sync.WaitGroup
+	for w := range readers {
+		wg.Go(func() {
+			for i := w; i < len(acked); i += readers {
+				m := acked[i]
+				r, err := c.send(t.Context(), http.MethodGet, fmt.Sprintf("/api/messages/%d", m.ID), token, "", nil)
+				var got chat.Message
+				if err == nil && r.status == http.StatusOK {
+					err = json.Unmarshal(r.body, &got)
+				}
+				if err != nil || r.status != http.StatusOK || got.Text != m.Text {
+					t.Errorf("acknowledged message %d after the outage: got %d %s (%v), want 200 with %q", m.ID, r.status, r.body, err, m.Text)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// testClusterMigrateData moves a SQLite deployment, made through the API of
+// the real binary, to PostgreSQL with `chatd migrate-data`; then a chatd on
+// each database must answer the same, and the old passwords must work.
+func testClusterMigrateData(t *testing.T, bin, base string) {
+	file := filepath.Join(t.TempDir(), "chatd.db")
+	src := startBinary(t, bin, file)
+	avatarPNG := testPNG(t, 64, 48)
+	users := []struct {
+		login  string
+		image  []byte
+		id     int64
+		token  string
+		posted []chat.Message
+	}{{login: "Migrant_Ann", image: avatarPNG}, {login: "migrant_bob"}}
+	for i := range users {
+		u := &users[i]
+		u.id = register(t, src.client, u.login, clusterPassword+u.login, u.image)
+		u.token = src.client.login(t, u.login, clusterPassword+u.login)
+	}
+	for i := range 6 {
+		u := &users[i%2]
+		u.posted = append(u.posted, postMessage(t, src.client, u.token, fmt.Sprintf("message %d of %s", i, u.login)))
+	}
+	editMessage(t, src.client, users[0].token, users[0].posted[1].ID, "edited before the move")
+	deleteMessage(t, src.client, users[1].token, users[1].posted[0].ID)
+	src.interrupt(t)
+
+	dst := freshSchema(t, base)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "migrate-data", "-from", file, "-to", dst)
+	cmd.Env = environWithoutChatd()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chatd migrate-data: %v\n%s", err, out)
+	}
+
+	nodes := []*subprocess{launchBinary(t, bin, file), launchBinary(t, bin, dst)}
+	for _, n := range nodes {
+		n.waitReady(t)
+	}
+	lite, pg := nodes[0].client, nodes[1].client
+	for _, u := range users {
+		tokLite := lite.login(t, u.login, clusterPassword+u.login)
+		tokPG := pg.login(t, u.login, clusterPassword+u.login) // the old password works after the move
+		same := func(path string) response {
+			t.Helper()
+			rl, rp := lite.get(t, path, tokLite), pg.get(t, path, tokPG)
+			if rl.status != rp.status || !bytes.Equal(rl.body, rp.body) {
+				t.Errorf("GET %s: SQLite answered %d %s, PostgreSQL %d %s", path, rl.status, rl.body, rp.status, rp.body)
+			}
+			for _, h := range []string{"Content-Type", "ETag"} {
+				if rl.header.Get(h) != rp.header.Get(h) {
+					t.Errorf("GET %s: SQLite's %s is %q, PostgreSQL's %q", path, h, rl.header.Get(h), rp.header.Get(h))
+				}
+			}
+			return rl
+		}
+		wantAvatar := http.StatusNoContent
+		if u.image != nil {
+			wantAvatar = http.StatusOK
+		}
+		wantStatus(t, "avatar of "+u.login, same(fmt.Sprintf("/api/users/image/%d", u.id)), wantAvatar)
+		same("/api/users/authorized")
+		list := same("/api/messages?limit=1000")
+		var msgs []chat.Message
+		decodeJSON(t, "list after the move", list, &msgs)
+		if len(msgs) != 5 {
+			t.Errorf("list after the move: got %d messages, want 5 (6 posted, 1 deleted)", len(msgs))
+		}
+		for _, m := range msgs {
+			wantStatus(t, "get after the move", same(fmt.Sprintf("/api/messages/%d", m.ID)), http.StatusOK)
+		}
+		same(fmt.Sprintf("/api/messages/%d", users[1].posted[0].ID)) // the deleted one, 404 on both
+	}
+}
