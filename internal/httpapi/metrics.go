@@ -17,7 +17,11 @@ type metrics struct {
 	requests *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+// subscriberCounter is implemented by feeds that can count their live
+// subscribers (the realtime hub does).
+type subscriberCounter interface{ Subscribers() int }
+
+func newMetrics(feed any) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -28,6 +32,12 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.requests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if c, ok := feed.(subscriberCounter); ok {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "chatd_realtime_subscribers",
+			Help: "Open event streams and waiting long polls on this instance.",
+		}, func() float64 { return float64(c.Subscribers()) }))
+	}
 	return m
 }
 

@@ -36,7 +36,7 @@ func NewServer(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	metrics := newMetrics()
+	metrics := newMetrics(cfg.Feed)
 	mux := http.NewServeMux()
 	addRoutes(mux, cfg, metrics)
 	h := withUnrouted(mux)

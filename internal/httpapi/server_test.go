@@ -191,6 +191,9 @@ func TestMetrics(t *testing.T) {
 	if !strings.Contains(string(r.body), `route="GET /healthz"`) {
 		t.Errorf("metrics do not count GET /healthz by its route:\n%s", r.body)
 	}
+	if !strings.Contains(string(r.body), "chatd_realtime_subscribers 0") {
+		t.Errorf("metrics lack the realtime subscriber gauge at 0:\n%s", r.body)
+	}
 }
 
 func TestRequestID(t *testing.T) {
