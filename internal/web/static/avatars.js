@@ -12,6 +12,7 @@ import { t } from './i18n.js';
 export class Avatars {
   constructor() {
     this.urls = new Map(); // userid -> Promise<string> ('' = no avatar)
+    this.known = new Map(); // userid -> string, once the promise has settled
   }
 
   /** element returns a new avatar element for a user. */
@@ -26,6 +27,11 @@ export class Avatars {
   fill(el, userID, name) {
     el.dataset.userid = String(userID);
     el.dataset.name = name;
+    // A known image is shown at once, so re-rendered messages do not flicker.
+    if (this.known.has(userID)) {
+      show(el, this.known.get(userID), name);
+      return;
+    }
     placeholder(el, name);
     this.url(userID).then((url) => {
       if (el.dataset.userid === String(userID)) show(el, url, name);
@@ -35,9 +41,12 @@ export class Avatars {
   url(userID) {
     let p = this.urls.get(userID);
     if (!p) {
-      p = fetchAvatar(userID).catch(() => {
+      p = fetchAvatar(userID).then((url) => {
+        if (this.urls.get(userID) === p) this.known.set(userID, url);
+        return url;
+      }, () => {
         // Forget a failure so that a later element tries again.
-        this.urls.delete(userID);
+        if (this.urls.get(userID) === p) this.urls.delete(userID);
         return '';
       });
       this.urls.set(userID, p);
@@ -49,6 +58,7 @@ export class Avatars {
   async refresh(userID) {
     const old = this.urls.get(userID);
     this.urls.delete(userID);
+    this.known.delete(userID);
     const url = await this.url(userID);
     for (const el of document.querySelectorAll(`.avatar[data-userid="${Number(userID)}"]`)) {
       show(el, url, el.dataset.name || '');
@@ -60,6 +70,7 @@ export class Avatars {
   clear() {
     for (const p of this.urls.values()) p.then((u) => u && URL.revokeObjectURL(u));
     this.urls.clear();
+    this.known.clear();
   }
 }
 

@@ -76,6 +76,7 @@ export class ChatView {
     this.user = null;
     this.feed.stop();
     this.account.close();
+    if ($('confirm-dialog').open) $('confirm-dialog').close();
     this.timeline.clear();
     this.avatars.clear();
     this.onSessionEnd(notice);

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from './api.js';
 import { t } from './i18n.js';
-import { $, showError } from './ui.js';
+import { $, clearErrors, showError } from './ui.js';
 
 const MAX_CHARS = 1000;
 const RETRIES = 2;
@@ -59,7 +59,7 @@ export class Composer {
     if (this.sending || !sendable(text)) return;
     this.sending = true;
     this.update();
-    $('compose-error').textContent = '';
+    clearErrors(this.form);
     // One key for every try of this message: a retry after a lost answer
     // returns the first message instead of posting it twice.
     const key = crypto.randomUUID();
