@@ -130,6 +130,14 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 		t.Errorf("bob was logged out by alice's logout on all devices")
 	}
 
+	// Both views fit a 360 px wide phone without scrolling sideways.
+	for _, b := range []*tab{bob, third} {
+		b.do(chromedp.EmulateViewport(360, 640, chromedp.EmulateMobile))
+		if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
+			t.Errorf("%s: the page is %d px wide in a 360 px window", b.name, w)
+		}
+	}
+
 	for _, b := range []*tab{alice, bob, third} {
 		if p := b.problems(); len(p) > 0 {
 			t.Errorf("%s: dialogs or script errors:\n%s", b.name, strings.Join(p, "\n"))
