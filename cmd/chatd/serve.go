@@ -34,7 +34,7 @@ func serve(ctx context.Context, cfg config, logOut io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -104,9 +104,9 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 }
 
 // openStore opens PostgreSQL for a postgres:// URL and SQLite for anything else.
-func openStore(ctx context.Context, cfg config) (chat.Store, error) {
+func openStore(ctx context.Context, cfg config, log *slog.Logger) (chat.Store, error) {
 	if strings.HasPrefix(cfg.db, "postgres://") || strings.HasPrefix(cfg.db, "postgresql://") {
-		s, err := postgres.Open(ctx, cfg.db, postgres.Options{})
+		s, err := postgres.Open(ctx, cfg.db, postgres.Options{Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"chatd/internal/pgtest"
 	"errors"
 	"fmt"
 	"iter"
@@ -29,7 +30,7 @@ func seq[T any](err error, vs ...T) iter.Seq2[T, error] {
 
 func TestImport(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, freshSchema(t))
+	s := openStore(t, pgtest.SchemaURL(t))
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	users := []chat.User{
@@ -143,7 +144,7 @@ func wantMessage(t *testing.T, got, want chat.Message) {
 
 func TestImportStopsAtSourceError(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, freshSchema(t))
+	s := openStore(t, pgtest.SchemaURL(t))
 	broken := errors.New("disk on fire")
 	users := make([]chat.User, importBatch+1) // more than a batch: the first one is sent
 	for i := range users {
@@ -160,7 +161,7 @@ func TestImportStopsAtSourceError(t *testing.T) {
 
 func TestImportRefusesAnotherRowUnderAnID(t *testing.T) {
 	t.Parallel()
-	s := openStore(t, freshSchema(t))
+	s := openStore(t, pgtest.SchemaURL(t))
 	intruder := mustUser(t, s, "intruder")
 	users := []chat.User{{ID: intruder.ID, Login: "Alice", PasswordHash: "h", Created: time.Unix(1, 0)}}
 	_, err := s.ImportUsers(t.Context(), seq(nil, users...))

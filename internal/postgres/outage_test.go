@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"chatd/internal/chat"
+	"chatd/internal/pgtest"
 )
 
 // proxy forwards TCP connections to the test server and can cut them all,
@@ -86,7 +87,7 @@ func (p *proxy) down() {
 // notifications may have been missed.
 func TestOutageAndRecovery(t *testing.T) {
 	t.Parallel()
-	direct := freshSchema(t)
+	direct := pgtest.SchemaURL(t)
 	u, err := url.Parse(direct)
 	if err != nil || u.Host == "" || u.Port() == "" {
 		t.Skip("CHATD_TEST_POSTGRES has no host:port; the outage test needs TCP")

@@ -12,11 +12,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"chatd/internal/chat"
+	"chatd/internal/pgtest"
 )
 
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	t.Parallel()
-	dbURL := freshSchema(t)
+	dbURL := pgtest.SchemaURL(t)
 	const n = 3
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -61,7 +62,7 @@ func query(t *testing.T, dbURL, sql string, dest ...any) {
 
 func TestEventSignalAcrossInstances(t *testing.T) {
 	t.Parallel()
-	dbURL := freshSchema(t)
+	dbURL := pgtest.SchemaURL(t)
 	a, b := openStore(t, dbURL), openStore(t, dbURL)
 	u := mustUser(t, a, "signal")
 	drain(b.EventSignal())
@@ -81,7 +82,7 @@ func TestEventSignalAcrossInstances(t *testing.T) {
 
 func TestRevokedSessionAcrossInstances(t *testing.T) {
 	t.Parallel()
-	dbURL := freshSchema(t)
+	dbURL := pgtest.SchemaURL(t)
 	a, b := openStore(t, dbURL), openStore(t, dbURL)
 	u := mustUser(t, a, "revoked")
 	hash := chat.HashToken("token")
@@ -105,7 +106,7 @@ func TestRevokedSessionAcrossInstances(t *testing.T) {
 // later and never see it.
 func TestReaderNeverSkips(t *testing.T) {
 	t.Parallel()
-	dbURL := freshSchema(t)
+	dbURL := pgtest.SchemaURL(t)
 	a, b := openStore(t, dbURL), openStore(t, dbURL)
 	u := mustUser(t, a, "writer")
 	const writers, each = 6, 40
@@ -206,7 +207,7 @@ func drain(c <-chan struct{}) {
 // caller that gives up itself gets its own context's error, not a 503.
 func TestAcquireTimeout(t *testing.T) {
 	t.Parallel()
-	s, err := Open(t.Context(), freshSchema(t), Options{MaxConns: 1, AcquireTimeout: 200 * time.Millisecond})
+	s, err := Open(t.Context(), pgtest.SchemaURL(t), Options{MaxConns: 1, AcquireTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
