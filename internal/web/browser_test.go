@@ -120,8 +120,11 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 	for _, b := range []*tab{third, alice} {
 		b.waitJS("the login form", `!document.getElementById('login-form').hidden && document.getElementById('chat-view').hidden`)
 	}
-	if notice := eval[string](alice, `document.getElementById('auth-notice').textContent`); notice == "" {
-		t.Errorf("alice: no notice says why the session ended")
+	// The device that logged out says so; the other says it was logged out.
+	own := eval[string](third, `document.getElementById('auth-notice').textContent`)
+	revoked := eval[string](alice, `document.getElementById('auth-notice').textContent`)
+	if own == "" || revoked == "" || own == revoked {
+		t.Errorf("notices: got %q on the device that logged out and %q on the other, want two different ones", own, revoked)
 	}
 	if token := eval[string](alice, `localStorage.getItem('chatd.token') ?? ''`); token != "" {
 		t.Errorf("alice: the revoked token is still stored")

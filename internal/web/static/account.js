@@ -9,12 +9,15 @@ import { $, errorText } from './ui.js';
 /**
  * AccountDialog drives the account button and dialog. user() returns the
  * current {userid, username}; onLogout(notice) ends the session in the page.
+ * pauseLive(paused) stops live updates while logging out, since the
+ * session's own stream would otherwise report the logout as a revocation.
  */
 export class AccountDialog {
-  constructor({ avatars, user, onLogout }) {
+  constructor({ avatars, user, onLogout, pauseLive }) {
     this.avatars = avatars;
     this.user = user;
     this.onLogout = onLogout;
+    this.pauseLive = pauseLive;
     this.dialog = $('account-dialog');
     $('account-button').addEventListener('click', () => this.open());
     $('account-close').addEventListener('click', () => this.close());
@@ -76,12 +79,14 @@ export class AccountDialog {
   }
 
   async logout(everywhere) {
+    this.pauseLive(true);
     try {
       await (everywhere ? api.logoutAll() : api.logout());
     } catch (err) {
       // 400 means the token was no longer valid: logged out all the same.
       if (!(err instanceof ApiError) || err.status === 0 || err.status >= 500) {
         $('account-error').textContent = errorText(err);
+        this.pauseLive(false);
         return;
       }
     }

@@ -47,6 +47,7 @@ export class ChatView {
       avatars: this.avatars,
       user: () => this.user,
       onLogout: (notice) => this.end(notice),
+      pauseLive: (paused) => (paused ? this.feed.stop() : this.feed.start()),
     });
     this.loadingOlder = false;
     this.reachedStart = false;
