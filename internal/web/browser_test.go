@@ -109,10 +109,28 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 	alice.waitJS("bob's new avatar", msgSelector(reply)+`.querySelector('.avatar img')?.src.startsWith('blob:') === true`)
 	bob.do(chromedp.Click(chromedp.ID("account-close")))
 
-	// Logging out on all devices from a third one ends alice's other session.
+	// A page of newer messages, so that a new device must scroll back.
+	bob.do(chromedp.Evaluate[chromedp.Void](`(async () => {
+		for (let i = 0; i < 50; i++) {
+			const form = new FormData();
+			form.append('text', 'filler ' + i);
+			const res = await fetch('/api/messages', {method: 'POST', headers: {Authorization: localStorage.getItem('chatd.token')}, body: form});
+			if (!res.ok) throw new Error('post: ' + res.status);
+		}
+	})()`, chromedp.EvalAwaitPromise))
+
+	// A third device loads the newest page, and older ones on scrolling up.
 	third := newTab(t, browser, "alice-2", deadline)
 	third.login(base, "alice", "wonderland-42")
+	third.waitMessage("filler 49")
+	if n := eval[int](third, `document.querySelectorAll('#messages .msg').length`); n != 50 {
+		t.Errorf("alice-2: first load shows %d messages, want 50", n)
+	}
+	third.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('timeline').scrollTop = 0`))
+	third.waitMessage(reply)
 	third.waitMessage(xss)
+
+	// Logging out on all devices from the third one ends alice's other session.
 	third.do(
 		chromedp.Click(chromedp.ID("account-button")),
 		chromedp.Click(chromedp.ID("logout-all-button")),

@@ -38,7 +38,14 @@ export class AccountDialog {
 
   open() {
     $('account-error').textContent = '';
+    this.showRemove();
     this.dialog.showModal();
+  }
+
+  // showRemove offers "Remove avatar" only when there is one to remove.
+  async showRemove() {
+    const url = await this.avatars.url(this.user().userid);
+    $('account-remove-avatar').hidden = !url;
   }
 
   close() {
@@ -69,6 +76,7 @@ export class AccountDialog {
     try {
       await call();
       await this.avatars.refresh(this.user().userid);
+      await this.showRemove();
     } catch (err) {
       if (err instanceof ApiError && err.status === 400 && err.fields) {
         $('account-error').textContent = Object.values(err.fields).flat().join('; ');
