@@ -4,8 +4,8 @@
 import { api, ApiError, getToken, setToken } from './api.js';
 import { AuthView } from './auth.js';
 import { ChatView } from './chat.js';
-import { translatePage } from './i18n.js';
-import { $ } from './ui.js';
+import { t, translatePage } from './i18n.js';
+import { $, errorText } from './ui.js';
 
 async function main() {
   translatePage();
@@ -26,8 +26,13 @@ async function main() {
   try {
     chat.show(await api.authorized());
   } catch (err) {
-    if (err instanceof ApiError && err.status === 403) setToken('');
-    auth.show();
+    if (err instanceof ApiError && err.status === 403) {
+      setToken('');
+      auth.show(t('sessionExpired'));
+      return;
+    }
+    // The token may still be good; keep it for the next try.
+    auth.show(errorText(err));
   }
 }
 

@@ -64,6 +64,7 @@ export class ChatView {
     this.timeline.clear();
     this.reachedStart = false;
     setNotice($('older-status'), '');
+    $('jump-new').hidden = true;
     // Load at once, and again when the stream opens (onOpen), so that
     // nothing sent in between is missed; the timeline merges duplicates.
     this.load();
