@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -36,8 +37,24 @@ func startCluster(t *testing.T, bin, db string, n int) []*apiClient {
 	for i, p := range procs {
 		p.waitReady(t)
 		clients[i] = p.client
+		t.Cleanup(func() { checkServerLog(t, fmt.Sprintf("node %d", i), p.logs) })
 	}
 	return clients
+}
+
+// checkServerLog fails the test when the race detector spoke in a chatd's
+// log, and shows the log's errors when the test failed, for the diagnosis.
+func checkServerLog(t *testing.T, what string, logs *logSink) {
+	t.Helper()
+	for _, line := range logs.Lines() {
+		switch {
+		case strings.Contains(line, "DATA RACE"):
+			t.Errorf("%s: the race detector spoke in chatd's log:\n%s", what, strings.Join(logs.Lines(), "\n"))
+			return
+		case t.Failed() && strings.Contains(line, `"level":"ERROR"`):
+			t.Logf("%s logged: %s", what, line)
+		}
+	}
 }
 
 // register registers login and returns its user id.

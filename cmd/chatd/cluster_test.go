@@ -158,22 +158,32 @@ func testClusterRegisterRace(t *testing.T, bin, base string) {
 }
 
 // testClusterLongPoll: a long poll held on B is answered by a post on A
-// within a second of the post's answer.
+// within a second of the post's answer. Without the cross-instance wake-up B
+// would only notice at its next fallback read, seconds later.
 func testClusterLongPoll(t *testing.T, bin, base string) {
 	nodes := startCluster(t, bin, freshSchema(t, base), 2)
 	a, b := nodes[0], nodes[1]
 	register(t, a, "poller", clusterPassword, nil)
 	tokA, tokB := a.login(t, "poller", clusterPassword), b.login(t, "poller", clusterPassword)
 	first := postMessage(t, a, tokA, "before the poll")
+	if d := longPollAcross(t, a, b, tokA, tokB, first.ID, "wakes the poll on B"); d > time.Second {
+		t.Errorf("long poll on B answered %v after the post on A was answered, want within 1s", d)
+	}
+}
 
-	polled := startRequest(t, b, tokB, fmt.Sprintf("/api/messages?after=%d&wait=20", first.ID), untilWritten)
+// longPollAcross holds a long poll for messages after `after` on b, posts
+// text on a, checks that the poll answers with that post, and returns how
+// long after the post's answer it came.
+func longPollAcross(t *testing.T, a, b *apiClient, tokA, tokB string, after int64, text string) time.Duration {
+	t.Helper()
+	polled := startRequest(t, b, tokB, fmt.Sprintf("/api/messages?after=%d&wait=20", after), untilWritten)
 	time.Sleep(300 * time.Millisecond) // let B start waiting
 	select {
 	case res := <-polled:
 		t.Fatalf("long poll on B answered before the post: %d %s, %v", res.resp.status, res.resp.body, res.err)
 	default:
 	}
-	posted := postMessage(t, a, tokA, "wakes the poll on B")
+	posted := postMessage(t, a, tokA, text)
 	answered := time.Now()
 	var res pollResult
 	select {
@@ -181,14 +191,12 @@ func testClusterLongPoll(t *testing.T, bin, base string) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("long poll on B: no answer within 15s of a matching post on A")
 	}
-	if d := time.Since(answered); d > time.Second {
-		t.Errorf("long poll on B answered %v after the post on A was answered, want within 1s", d)
-	} else {
-		t.Logf("long poll on B answered %v after the post on A", d.Round(time.Millisecond))
-	}
+	d := time.Since(answered)
+	t.Logf("long poll on B answered %v after the post on A", d.Round(time.Millisecond))
 	if got := res.messages(t, "long poll on B"); !slices.EqualFunc(got, []chat.Message{posted}, messagesEqual) {
 		t.Errorf("long poll on B: got %+v, want [%+v]", got, posted)
 	}
+	return d
 }
 
 // testClusterEvents: a stream on B carries the post, edit and delete made on
@@ -354,29 +362,52 @@ func testClusterOutage(t *testing.T, bin, base string) {
 		n.http.Timeout = 10 * time.Second // a hung request fails the test
 		tokens[i] = n.login(t, "survivor", clusterPassword)
 	}
-	load := startPostLoad(t, nodes, tokens, 2)
+	load := startPostLoad(t, nodes, tokens, 3)
 	defer load.end() // when a check below fails the test
-	is := func(status int, after *time.Time) func(postResult) bool {
-		return func(r postResult) bool { return r.resp.status == status && r.started.After(*after) }
+	is := func(status int, after time.Time) func(postResult) bool {
+		return func(r postResult) bool { return r.resp.status == status && r.started.After(after) }
 	}
-	start := time.Now()
-	load.waitFor(t, "posts before the outage", len(nodes), 5, 10*time.Second, is(http.StatusOK, &start))
+	load.waitFor(t, "posts before the outage", len(nodes), 10, 10*time.Second, is(http.StatusOK, time.Now()))
 
 	proxy.down()
 	cut := time.Now()
-	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, is(http.StatusServiceUnavailable, &cut))
+	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, is(http.StatusServiceUnavailable, cut))
 	for i, n := range nodes {
 		wantStatus(t, fmt.Sprintf("/readyz on node %d during the outage", i), n.get(t, "/readyz", ""), http.StatusServiceUnavailable)
 	}
+	time.Sleep(time.Until(cut.Add(2 * time.Second))) // an outage long enough for every kind of request to meet it
 
 	proxy.up()
 	back := time.Now()
-	load.waitFor(t, "posts after the database came back", len(nodes), 1, 12*time.Second, is(http.StatusOK, &back))
+	load.waitFor(t, "posts after the database came back", len(nodes), 1, 10*time.Second, is(http.StatusOK, back))
 	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
+	results := load.end()
 	for i, n := range nodes {
 		wantStatus(t, fmt.Sprintf("/readyz on node %d after the outage", i), n.get(t, "/readyz", ""), http.StatusOK)
 	}
-	checkOutageResults(t, nodes[0], tokens[0], load.end())
+	checkOutageResults(t, nodes[0], tokens[0], results)
+	checkWakeUpsAfterOutage(t, nodes, tokens, back)
+}
+
+// checkWakeUpsAfterOutage checks that the cross-instance wake-up works
+// again once the event listeners had time to reconnect (their backoff is at
+// most 5 s): with the load stopped, only a notification from A can wake B
+// within a second; B's fallback read would take up to 3 s. Three in a row,
+// so that a fallback read cannot pass for a wake-up by luck.
+func checkWakeUpsAfterOutage(t *testing.T, nodes []*apiClient, tokens []string, back time.Time) {
+	t.Helper()
+	time.Sleep(time.Until(back.Add(6 * time.Second)))
+	last := listMessages(t, nodes[1], tokens[1], "?limit=1")
+	if len(last) != 1 {
+		t.Fatalf("list after the outage: got %d messages, want the newest", len(last))
+	}
+	after := last[0].ID
+	for i := range 3 {
+		if d := longPollAcross(t, nodes[0], nodes[1], tokens[0], tokens[1], after, fmt.Sprintf("wake-up %d after the outage", i)); d > time.Second {
+			t.Errorf("long poll on B after the outage answered %v after the post on A, want within 1s", d)
+		}
+		after = listMessages(t, nodes[1], tokens[1], "?limit=1")[0].ID
+	}
 }
 
 // checkOutageResults checks that every answer under load was a 200 or a
