@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,7 +54,10 @@ func handleEventsEvery(svc *chat.Service, feed chat.Feed, logger *slog.Logger, h
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess, err := streamSession(r, svc)
+		var sess chat.Session
+		var err error
+		// Authentication reads the store, whose calls run deep: see shallow.
+		shallow(func() { sess, err = streamSession(r, svc) })
 		if err != nil {
 			writeError(w, r, err)
 			return
@@ -62,14 +67,16 @@ func handleEventsEvery(svc *chat.Service, feed chat.Feed, logger *slog.Logger, h
 			writeError(w, r, err)
 			return
 		}
-		sub, reset, err := subscribeFrom(r.Context(), feed, after)
+		var sub chat.Subscription
+		var reset bool
+		shallow(func() { sub, reset, err = subscribeFrom(r.Context(), feed, after) })
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		defer sub.Close()
 		s := &stream{w: w, rc: http.NewResponseController(w), svc: svc, sess: sess, heartbeat: heartbeat, log: logger}
-		err = s.run(r.Context(), sub, reset)
+		err = s.run(r, sub, reset)
 		logger.DebugContext(r.Context(), "event stream ended",
 			slog.Int64("session", sess.ID), slog.String("reason", err.Error()))
 	})
@@ -122,6 +129,22 @@ func subscribeFrom(ctx context.Context, feed chat.Feed, after int64) (sub chat.S
 // errSessionRevoked ends a stream whose session was revoked or expired.
 var errSessionRevoked = errors.New("session revoked")
 
+// shallow runs f on a goroutine of its own and waits for it. A stream's
+// goroutine lives for hours and keeps the largest stack it ever grew, and the
+// store's calls (SQLite especially) run deep; run there, they would grow every
+// idle stream's stack to tens of KiB. A panic in f is raised again here, so
+// the recovery middleware still sees it.
+func shallow(f func()) {
+	done := make(chan any)
+	go func() {
+		defer func() { done <- recover() }()
+		f()
+	}()
+	if p := <-done; p != nil {
+		panic(p)
+	}
+}
+
 // stream writes one client's event stream.
 type stream struct {
 	w         http.ResponseWriter
@@ -131,17 +154,27 @@ type stream struct {
 	heartbeat time.Duration
 	log       *slog.Logger
 	buf       bytes.Buffer
+
+	// conn is the connection once taken from net/http (see takeConn), nil
+	// while the stream writes through w; chunked says whether its body is in
+	// HTTP/1.1 chunks.
+	conn    net.Conn
+	chunked bool
 }
 
 // run streams sub's events until the session ends, the subscription ends
 // (the client then resumes with Last-Event-ID) or the client goes away, and
 // returns why it ended.
-func (s *stream) run(ctx context.Context, sub chat.Subscription, reset bool) error {
+func (s *stream) run(r *http.Request, sub chat.Subscription, reset bool) error {
+	ctx := r.Context()
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx would otherwise hold events back
-	s.w.WriteHeader(http.StatusOK)
+	s.takeConn(r)
+	if s.conn != nil {
+		defer s.closeConn()
+	}
 	s.buf.WriteString(streamRetry)
 	if reset {
 		s.buf.WriteString("event: reset\ndata: {}\n\n")
@@ -165,6 +198,51 @@ func (s *stream) run(ctx context.Context, sub chat.Subscription, reset bool) err
 			return ctx.Err()
 		}
 	}
+}
+
+// takeConn sends the response head and takes the connection out of net/http, which otherwise keeps, for
+// each of thousands of idle streams, a 4 KiB read buffer, a 4 KiB and a 2 KiB
+// write buffer and a goroutine reading in the background. Hijacking after
+// WriteHeader makes net/http send the response head itself, as it would have
+// (status, the middleware's headers, chunked encoding on HTTP/1.1), so the
+// request log still sees status 200. Without hijacking (HTTP/2, test
+// recorders) the stream keeps writing through w.
+//
+// No goroutine reads the taken connection: a client that went away is
+// noticed by the next write that fails, an event's or at the latest a
+// heartbeat's (the first write after the client's FIN draws a reset, the
+// next one fails). A reader would notice at once but cost a goroutine stack
+// per stream for the whole stream's life, to save a gone client's subscription
+// at most two heartbeats of lingering.
+func (s *stream) takeConn(r *http.Request) {
+	var conn net.Conn
+	var rw *bufio.ReadWriter
+	var err error
+	// Writing the head takes a few KiB of stack (net/http's writeHeader
+	// frame alone is 2.8 KiB): enough to double this goroutine's stack for
+	// good, hence shallow.
+	shallow(func() {
+		s.w.WriteHeader(http.StatusOK)
+		conn, rw, err = s.rc.Hijack()
+	})
+	if err != nil {
+		return
+	}
+	// net/http keeps these two until the handler returns; emptying them frees
+	// their buffers now. Nothing reads or writes them after a hijack.
+	*rw.Reader = bufio.Reader{}
+	*rw.Writer = bufio.Writer{}
+	s.conn, s.chunked = conn, r.ProtoAtLeast(1, 1)
+}
+
+// closeConn ends a taken connection's body and closes it; net/http no longer
+// does either.
+func (s *stream) closeConn() {
+	if s.chunked {
+		_ = s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = s.conn.Write([]byte("0\r\n\r\n"))
+	}
+	_ = s.conn.Close()
 }
 
 // event writes e, flushing once the subscription has nothing more queued so
@@ -212,7 +290,8 @@ func writeEvent(buf *bytes.Buffer, e chat.Event) {
 // exists: a revocation event can be missed (the stream was cut off and
 // resumed past it) and idle expiry has no event of its own.
 func (s *stream) ping(ctx context.Context) error {
-	_, err := s.svc.CheckSession(ctx, s.sess)
+	var err error
+	shallow(func() { _, err = s.svc.CheckSession(ctx, s.sess) })
 	if errors.Is(err, chat.ErrUnauthenticated) {
 		return s.revoked()
 	}
@@ -236,13 +315,34 @@ func (s *stream) revoked() error {
 // flush writes what is buffered and pushes it to the client. Each write gets
 // its own deadline instead of the server's WriteTimeout.
 func (s *stream) flush() error {
+	defer s.buf.Reset()
+	if s.conn != nil {
+		return s.writeConn(s.buf.Bytes())
+	}
 	if err := s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
-	_, err := s.w.Write(s.buf.Bytes())
-	s.buf.Reset()
-	if err != nil {
+	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 		return err
 	}
 	return s.rc.Flush()
+}
+
+// writeConn writes p to the taken connection, as one chunk on HTTP/1.1, in
+// a single system call.
+func (s *stream) writeConn(p []byte) error {
+	if len(p) == 0 {
+		return nil // an empty chunk would end the body
+	}
+	if err := s.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
+		return err
+	}
+	if !s.chunked {
+		_, err := s.conn.Write(p)
+		return err
+	}
+	var head [18]byte
+	bufs := net.Buffers{append(strconv.AppendInt(head[:0], int64(len(p)), 16), "\r\n"...), p, []byte("\r\n")}
+	_, err := bufs.WriteTo(s.conn)
+	return err
 }
