@@ -62,6 +62,7 @@ func TestSubscribersDeliversToEveryStream(t *testing.T) {
 		"-settle", "10ms", "-pid", strconv.Itoa(os.Getpid()))
 	for _, want := range []string{
 		"opened 50 streams", "KiB per idle stream", "50 streams x 3 messages): n=150 ", "missing 0",
+		"CPU over ", "chatd ", "other processes ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("got output\n%s\nwant it to contain %q", out, want)

@@ -70,3 +70,61 @@ func raiseOpenFiles(n uint64) (uint64, error) {
 	}
 	return lim.Cur, nil
 }
+
+// cpuUse is CPU time spent so far: by chatd (zero without its pid), by this
+// process, and by the whole machine, busy and in all.
+type cpuUse struct {
+	chatd, bench, busy, total time.Duration
+}
+
+// clockTick is the unit of /proc's CPU times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// readCPU samples cpuUse. The machine's figures show how much of the cores
+// other processes took, which the latency figures cannot tell apart.
+func readCPU(pid int) (cpuUse, error) {
+	var u cpuUse
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return u, fmt.Errorf("getrusage: %w", err)
+	}
+	u.bench = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if pid > 0 {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return u, fmt.Errorf("read CPU time of process %d: %w", pid, err)
+		}
+		// Fields after the parenthesised command name; utime and stime are
+		// the 14th and 15th of the whole line.
+		_, rest, _ := strings.Cut(string(data), ") ")
+		f := strings.Fields(rest)
+		if len(f) < 13 {
+			return u, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f))
+		}
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		u.chatd = time.Duration(ut+st) * clockTick
+	}
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return u, fmt.Errorf("read machine CPU time: %w", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	for i, field := range strings.Fields(line)[1:] {
+		ticks, _ := strconv.ParseInt(field, 10, 64)
+		u.total += time.Duration(ticks) * clockTick
+		if i != 3 && i != 4 { // idle and iowait
+			u.busy += time.Duration(ticks) * clockTick
+		}
+	}
+	return u, nil
+}
+
+// cpuReport describes the CPU used between a and b over wall time.
+func cpuReport(a, b cpuUse, wall time.Duration) string {
+	sec := func(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+	others := (b.busy - a.busy) - (b.chatd - a.chatd) - (b.bench - a.bench)
+	return fmt.Sprintf("CPU over %s: chatd %s, chatbench %s, other processes %s, idle %s",
+		sec(wall), sec(b.chatd-a.chatd), sec(b.bench-a.bench), sec(max(others, 0)),
+		sec((b.total-a.total)-(b.busy-a.busy)))
+}
