@@ -126,8 +126,9 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 	if n := eval[int](third, `document.querySelectorAll('#messages .msg').length`); n != 50 {
 		t.Errorf("alice-2: first load shows %d messages, want 50", n)
 	}
-	third.do(chromedp.Evaluate[chromedp.Void](`document.getElementById('timeline').scrollTop = 0`))
-	third.waitMessage(reply)
+	// Scroll up as a reader does, again while the older page is not there.
+	third.waitJS("older messages on scrolling up", `(document.getElementById('timeline').scrollTop = 0, `+
+		msgSelector(reply)+` !== undefined)`)
 	third.waitMessage(xss)
 
 	// Logging out on all devices from the third one ends alice's other session.

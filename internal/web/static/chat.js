@@ -86,13 +86,15 @@ export class ChatView {
 
   // load (re)reads the newest page of messages, merging it into what is shown.
   async load() {
-    const atBottom = this.nearBottom();
     try {
       const list = await api.messages({ limit: PAGE });
       if (!this.user) return;
+      // Judge where the reader is now, not before the wait: a reader who
+      // scrolled up meanwhile stays where they are.
+      const follow = this.timeline.size === 0 || this.nearBottom();
       this.added(list, { quiet: true });
       if (list.length < PAGE) this.markStart();
-      if (atBottom || this.timeline.size <= list.length) this.scrollToBottom();
+      if (follow) this.scrollToBottom();
       this.maybeLoadOlder();
     } catch (err) {
       this.failed(err);
