@@ -49,7 +49,11 @@ export class Timeline {
     if (this.deleted.has(msg.id)) return false;
     const item = this.items.get(msg.id);
     if (item) {
-      if ((msg.timeupdated ?? 0) >= (item.msg.timeupdated ?? 0)) {
+      const same = msg.text === item.msg.text && msg.timeupdated === item.msg.timeupdated &&
+        msg.username === item.msg.username;
+      // The same copy arrives twice (the post's answer and its event); leave
+      // the DOM alone then, so focus and hover are not lost to a re-render.
+      if (!same && (msg.timeupdated ?? 0) >= (item.msg.timeupdated ?? 0)) {
         item.msg = msg;
         this.fill(item);
       }
