@@ -3,16 +3,21 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"chatd/internal/chat"
 )
 
 // clusterPostgres returns CHATD_TEST_POSTGRES or skips the test.
@@ -72,6 +77,93 @@ func register(t *testing.T, c *apiClient, login, password string, image []byte) 
 	return u.UserID
 }
 
+// postResult is one post made under load during the outage.
+type postResult struct {
+	node    int
+	started time.Time
+	took    time.Duration
+	resp    response
+	msg     chat.Message // when resp.status is 200
+}
+
+// postLoad posts from a few goroutines per node until stop is closed and
+// keeps every answer. A request that gets no answer within the client's
+// timeout fails the test: chatd must not hang while the database is gone.
+type postLoad struct {
+	mu      sync.Mutex
+	results []postResult
+	wg      sync.WaitGroup
+	stop    chan struct{}
+	once    sync.Once
+}
+
+func startPostLoad(t *testing.T, nodes []*apiClient, tokens []string, perNode int) *postLoad {
+	l := &postLoad{stop: make(chan struct{})}
+	for n := range nodes {
+		for w := range perNode {
+			l.wg.Go(func() { l.post(t, nodes[n], tokens[n], n, w) })
+		}
+	}
+	return l
+}
+
+func (l *postLoad) post(t *testing.T, c *apiClient, token string, node, worker int) {
+	for i := 0; ; i++ {
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(10 * time.Millisecond): // enough load, a bounded number of posts to check
+		}
+		text := fmt.Sprintf("node %d worker %d post %d", node, worker, i)
+		res := postResult{node: node, started: time.Now()}
+		r, err := c.send(t.Context(), http.MethodPost, "/api/messages", token, "application/x-www-form-urlencoded",
+			[]byte(url.Values{"text": {text}}.Encode()))
+		res.took, res.resp = time.Since(res.started), r
+		if err != nil {
+			t.Errorf("post %q: no answer after %v: %v", text, res.took, err)
+			continue
+		}
+		if r.status == http.StatusOK {
+			if err := json.Unmarshal(r.body, &res.msg); err != nil || res.msg.Text != text {
+				t.Errorf("post %q: got 200 %s, want the message", text, r.body)
+			}
+		}
+		l.mu.Lock()
+		l.results = append(l.results, res)
+		l.mu.Unlock()
+	}
+}
+
+// waitFor waits until every node has a result that matches, or fails.
+func (l *postLoad) waitFor(t *testing.T, what string, nodes, want int, within time.Duration, match func(postResult) bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		count := make([]int, nodes)
+		l.mu.Lock()
+		for _, r := range l.results {
+			if match(r) {
+				count[r.node]++
+			}
+		}
+		l.mu.Unlock()
+		if slices.Min(count) >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: got %v per node within %v, want %d on each", what, count, within, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// end stops the load and returns every result; calling it again is harmless.
+func (l *postLoad) end() []postResult {
+	l.once.Do(func() { close(l.stop) })
+	l.wg.Wait()
+	return l.results
+}
+
 // sseEvent is one event of a Server-Sent Events stream.
 type sseEvent struct {
 	id   int64 // 0 when the event had no id: line
@@ -109,13 +201,13 @@ func openStream(t *testing.T, c *apiClient, token string) *sseStream {
 		t.Fatalf("GET /api/messages/events: got %d %q %s, want 200 text/event-stream", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	s := &sseStream{events: make(chan sseEvent, 100)}
-	go s.read(resp.Body)
+	go s.read(ctx, resp.Body)
 	return s
 }
 
 // read parses the stream: fields accumulate until a blank line ends the
 // event; comments and events with neither a name nor data are skipped.
-func (s *sseStream) read(body io.ReadCloser) {
+func (s *sseStream) read(ctx context.Context, body io.ReadCloser) {
 	defer close(s.events)
 	defer body.Close()
 	sc := bufio.NewScanner(body)
@@ -126,7 +218,11 @@ func (s *sseStream) read(body io.ReadCloser) {
 		switch field {
 		case "":
 			if ev.typ != "" || ev.data != "" {
-				s.events <- ev
+				select {
+				case s.events <- ev:
+				case <-ctx.Done(): // the test is over; nobody reads
+					return
+				}
 			}
 			ev = sseEvent{}
 		case "id":

@@ -257,96 +257,10 @@ func checkEventData(t *testing.T, ev sseEvent, want any) {
 	}
 }
 
-// postResult is one post made under load during the outage.
-type postResult struct {
-	node    int
-	started time.Time
-	took    time.Duration
-	resp    response
-	msg     chat.Message // when resp.status is 200
-}
-
-// postLoad posts from a few goroutines per node until stop is closed and
-// keeps every answer. A request that gets no answer within the client's
-// timeout fails the test: chatd must not hang while the database is gone.
-type postLoad struct {
-	mu      sync.Mutex
-	results []postResult
-	wg      sync.WaitGroup
-	stop    chan struct{}
-	once    sync.Once
-}
-
-func startPostLoad(t *testing.T, nodes []*apiClient, tokens []string, perNode int) *postLoad {
-	l := &postLoad{stop: make(chan struct{})}
-	for n := range nodes {
-		for w := range perNode {
-			l.wg.Go(func() { l.post(t, nodes[n], tokens[n], n, w) })
-		}
-	}
-	return l
-}
-
-func (l *postLoad) post(t *testing.T, c *apiClient, token string, node, worker int) {
-	for i := 0; ; i++ {
-		select {
-		case <-l.stop:
-			return
-		case <-time.After(20 * time.Millisecond): // enough load, a bounded number of posts to check
-		}
-		text := fmt.Sprintf("node %d worker %d post %d", node, worker, i)
-		res := postResult{node: node, started: time.Now()}
-		r, err := c.send(t.Context(), http.MethodPost, "/api/messages", token, "application/x-www-form-urlencoded",
-			[]byte(url.Values{"text": {text}}.Encode()))
-		res.took, res.resp = time.Since(res.started), r
-		if err != nil {
-			t.Errorf("post %q: no answer after %v: %v", text, res.took, err)
-			continue
-		}
-		if r.status == http.StatusOK {
-			if err := json.Unmarshal(r.body, &res.msg); err != nil || res.msg.Text != text {
-				t.Errorf("post %q: got 200 %s, want the message", text, r.body)
-			}
-		}
-		l.mu.Lock()
-		l.results = append(l.results, res)
-		l.mu.Unlock()
-	}
-}
-
-// waitFor waits until every node has a result that matches, or fails.
-func (l *postLoad) waitFor(t *testing.T, what string, nodes, want int, within time.Duration, match func(postResult) bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		count := make([]int, nodes)
-		l.mu.Lock()
-		for _, r := range l.results {
-			if match(r) {
-				count[r.node]++
-			}
-		}
-		l.mu.Unlock()
-		if slices.Min(count) >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: got %v per node within %v, want %d on each", what, count, within, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// end stops the load and returns every result; calling it again is harmless.
-func (l *postLoad) end() []postResult {
-	l.once.Do(func() { close(l.stop) })
-	l.wg.Wait()
-	return l.results
-}
-
-// testClusterOutage cuts PostgreSQL off under load: requests answer 503
-// quickly, /readyz says 503, and once the database is back the same
-// processes serve again and every acknowledged post is there.
+// testClusterOutage cuts PostgreSQL off under load, three times: requests
+// answer 503 quickly, /readyz says 503, and once the database is back the
+// same processes serve again; in the end every acknowledged post is there.
+// Each cut meets the transactions then in flight at a different step.
 func testClusterOutage(t *testing.T, bin, base string) {
 	direct, err := url.Parse(freshSchema(t, base))
 	if err != nil || direct.Port() == "" {
@@ -362,31 +276,44 @@ func testClusterOutage(t *testing.T, bin, base string) {
 		n.http.Timeout = 10 * time.Second // a hung request fails the test
 		tokens[i] = n.login(t, "survivor", clusterPassword)
 	}
-	load := startPostLoad(t, nodes, tokens, 3)
+	load := startPostLoad(t, nodes, tokens, 4)
 	defer load.end() // when a check below fails the test
-	is := func(status int, after time.Time) func(postResult) bool {
-		return func(r postResult) bool { return r.resp.status == status && r.started.After(after) }
+	load.waitFor(t, "posts before the outage", len(nodes), 10, 10*time.Second, answered(http.StatusOK, time.Now()))
+	var back time.Time
+	for range 3 {
+		back = cutAndRestore(t, proxy, nodes, load)
 	}
-	load.waitFor(t, "posts before the outage", len(nodes), 10, 10*time.Second, is(http.StatusOK, time.Now()))
-
-	proxy.down()
-	cut := time.Now()
-	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, is(http.StatusServiceUnavailable, cut))
-	for i, n := range nodes {
-		wantStatus(t, fmt.Sprintf("/readyz on node %d during the outage", i), n.get(t, "/readyz", ""), http.StatusServiceUnavailable)
-	}
-	time.Sleep(time.Until(cut.Add(2 * time.Second))) // an outage long enough for every kind of request to meet it
-
-	proxy.up()
-	back := time.Now()
-	load.waitFor(t, "posts after the database came back", len(nodes), 1, 10*time.Second, is(http.StatusOK, back))
-	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
 	results := load.end()
 	for i, n := range nodes {
 		wantStatus(t, fmt.Sprintf("/readyz on node %d after the outage", i), n.get(t, "/readyz", ""), http.StatusOK)
 	}
 	checkOutageResults(t, nodes[0], tokens[0], results)
 	checkWakeUpsAfterOutage(t, nodes, tokens, back)
+}
+
+// answered matches the results with status of requests started after t.
+func answered(status int, t time.Time) func(postResult) bool {
+	return func(r postResult) bool { return r.resp.status == status && r.started.After(t) }
+}
+
+// cutAndRestore cuts the database off for a second, checks that the nodes
+// say so, restores it and waits until posts succeed again. It returns when
+// the database came back.
+func cutAndRestore(t *testing.T, proxy *tcpProxy, nodes []*apiClient, load *postLoad) time.Time {
+	t.Helper()
+	proxy.down()
+	cut := time.Now()
+	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, answered(http.StatusServiceUnavailable, cut))
+	for i, n := range nodes {
+		wantStatus(t, fmt.Sprintf("/readyz on node %d during the outage", i), n.get(t, "/readyz", ""), http.StatusServiceUnavailable)
+	}
+	time.Sleep(time.Until(cut.Add(time.Second)))
+
+	proxy.up()
+	back := time.Now()
+	load.waitFor(t, "posts after the database came back", len(nodes), 3, 10*time.Second, answered(http.StatusOK, back))
+	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
+	return back
 }
 
 // checkWakeUpsAfterOutage checks that the cross-instance wake-up works
@@ -459,27 +386,7 @@ func checkOutageResults(t *testing.T, c *apiClient, token string, results []post
 // each database must answer the same, and the old passwords must work.
 func testClusterMigrateData(t *testing.T, bin, base string) {
 	file := filepath.Join(t.TempDir(), "chatd.db")
-	src := startBinary(t, bin, file)
-	avatarPNG := testPNG(t, 64, 48)
-	users := []struct {
-		login  string
-		image  []byte
-		id     int64
-		token  string
-		posted []chat.Message
-	}{{login: "Migrant_Ann", image: avatarPNG}, {login: "migrant_bob"}}
-	for i := range users {
-		u := &users[i]
-		u.id = register(t, src.client, u.login, clusterPassword+u.login, u.image)
-		u.token = src.client.login(t, u.login, clusterPassword+u.login)
-	}
-	for i := range 6 {
-		u := &users[i%2]
-		u.posted = append(u.posted, postMessage(t, src.client, u.token, fmt.Sprintf("message %d of %s", i, u.login)))
-	}
-	editMessage(t, src.client, users[0].token, users[0].posted[1].ID, "edited before the move")
-	deleteMessage(t, src.client, users[1].token, users[1].posted[0].ID)
-	src.interrupt(t)
+	users, deleted := makeSQLiteDeployment(t, bin, file)
 
 	dst := freshSchema(t, base)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -494,38 +401,75 @@ func testClusterMigrateData(t *testing.T, bin, base string) {
 	for _, n := range nodes {
 		n.waitReady(t)
 	}
-	lite, pg := nodes[0].client, nodes[1].client
 	for _, u := range users {
-		tokLite := lite.login(t, u.login, clusterPassword+u.login)
-		tokPG := pg.login(t, u.login, clusterPassword+u.login) // the old password works after the move
-		same := func(path string) response {
-			t.Helper()
-			rl, rp := lite.get(t, path, tokLite), pg.get(t, path, tokPG)
-			if rl.status != rp.status || !bytes.Equal(rl.body, rp.body) {
-				t.Errorf("GET %s: SQLite answered %d %s, PostgreSQL %d %s", path, rl.status, rl.body, rp.status, rp.body)
-			}
-			for _, h := range []string{"Content-Type", "ETag"} {
-				if rl.header.Get(h) != rp.header.Get(h) {
-					t.Errorf("GET %s: SQLite's %s is %q, PostgreSQL's %q", path, h, rl.header.Get(h), rp.header.Get(h))
-				}
-			}
-			return rl
-		}
-		wantAvatar := http.StatusNoContent
-		if u.image != nil {
-			wantAvatar = http.StatusOK
-		}
-		wantStatus(t, "avatar of "+u.login, same(fmt.Sprintf("/api/users/image/%d", u.id)), wantAvatar)
-		same("/api/users/authorized")
-		list := same("/api/messages?limit=1000")
-		var msgs []chat.Message
-		decodeJSON(t, "list after the move", list, &msgs)
-		if len(msgs) != 5 {
-			t.Errorf("list after the move: got %d messages, want 5 (6 posted, 1 deleted)", len(msgs))
-		}
-		for _, m := range msgs {
-			wantStatus(t, "get after the move", same(fmt.Sprintf("/api/messages/%d", m.ID)), http.StatusOK)
-		}
-		same(fmt.Sprintf("/api/messages/%d", users[1].posted[0].ID)) // the deleted one, 404 on both
+		compareDeployments(t, nodes[0].client, nodes[1].client, u, deleted)
 	}
+}
+
+// migratedUser is a user of the deployment that is moved.
+type migratedUser struct {
+	login, password string
+	image           []byte // nil: no avatar
+	id              int64
+}
+
+// makeSQLiteDeployment runs chatd on file and uses it: two users, one with
+// an avatar, six messages, one edited and one deleted. It stops chatd and
+// returns the users and the deleted message's id.
+func makeSQLiteDeployment(t *testing.T, bin, file string) (users []migratedUser, deleted int64) {
+	t.Helper()
+	src := startBinary(t, bin, file)
+	users = []migratedUser{
+		{login: "Migrant_Ann", password: "ann's old password", image: testPNG(t, 64, 48)},
+		{login: "migrant_bob", password: "bob's old password"},
+	}
+	tokens := make([]string, len(users))
+	for i := range users {
+		users[i].id = register(t, src.client, users[i].login, users[i].password, users[i].image)
+		tokens[i] = src.client.login(t, users[i].login, users[i].password)
+	}
+	var posted []chat.Message
+	for i := range 6 {
+		posted = append(posted, postMessage(t, src.client, tokens[i%2], fmt.Sprintf("message %d of %s", i, users[i%2].login)))
+	}
+	editMessage(t, src.client, tokens[0], posted[2].ID, "edited before the move")
+	deleteMessage(t, src.client, tokens[1], posted[1].ID)
+	src.interrupt(t)
+	return users, posted[1].ID
+}
+
+// compareDeployments logs u in on both chatds (the PostgreSQL one has only
+// the migrated password hash) and checks that both answer the same bytes
+// and headers: the user, the avatar, the list, each message, the deleted one.
+func compareDeployments(t *testing.T, lite, pg *apiClient, u migratedUser, deleted int64) {
+	t.Helper()
+	tokLite, tokPG := lite.login(t, u.login, u.password), pg.login(t, u.login, u.password)
+	same := func(path string) response {
+		t.Helper()
+		rl, rp := lite.get(t, path, tokLite), pg.get(t, path, tokPG)
+		if rl.status != rp.status || !bytes.Equal(rl.body, rp.body) {
+			t.Errorf("GET %s: SQLite answered %d %s, PostgreSQL %d %s", path, rl.status, rl.body, rp.status, rp.body)
+		}
+		for _, h := range []string{"Content-Type", "ETag"} {
+			if rl.header.Get(h) != rp.header.Get(h) {
+				t.Errorf("GET %s: SQLite's %s is %q, PostgreSQL's %q", path, h, rl.header.Get(h), rp.header.Get(h))
+			}
+		}
+		return rl
+	}
+	wantAvatar := http.StatusNoContent
+	if u.image != nil {
+		wantAvatar = http.StatusOK
+	}
+	wantStatus(t, "avatar of "+u.login, same(fmt.Sprintf("/api/users/image/%d", u.id)), wantAvatar)
+	same("/api/users/authorized")
+	var msgs []chat.Message
+	decodeJSON(t, "list after the move", same("/api/messages?limit=1000"), &msgs)
+	if len(msgs) != 5 {
+		t.Errorf("list after the move: got %d messages, want 5 (6 posted, 1 deleted)", len(msgs))
+	}
+	for _, m := range msgs {
+		wantStatus(t, "get after the move", same(fmt.Sprintf("/api/messages/%d", m.ID)), http.StatusOK)
+	}
+	wantStatus(t, "get the deleted message", same(fmt.Sprintf("/api/messages/%d", deleted)), http.StatusNotFound)
 }
