@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"chatd/internal/chat"
@@ -53,6 +54,7 @@ func handleEventsEvery(svc *chat.Service, feed chat.Feed, logger *slog.Logger, h
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	frames := &frameCache{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var sess chat.Session
 		var err error
@@ -75,7 +77,7 @@ func handleEventsEvery(svc *chat.Service, feed chat.Feed, logger *slog.Logger, h
 			return
 		}
 		defer sub.Close()
-		s := &stream{w: w, rc: http.NewResponseController(w), svc: svc, sess: sess, heartbeat: heartbeat, log: logger}
+		s := &stream{w: w, rc: http.NewResponseController(w), svc: svc, sess: sess, heartbeat: heartbeat, log: logger, frames: frames}
 		err = s.run(r, sub, reset)
 		logger.DebugContext(r.Context(), "event stream ended",
 			slog.Int64("session", sess.ID), slog.String("reason", err.Error()))
@@ -153,13 +155,17 @@ type stream struct {
 	sess      chat.Session
 	heartbeat time.Duration
 	log       *slog.Logger
-	buf       bytes.Buffer
+	frames    *frameCache
+	// pending holds the frames to write next, shared ones from frames
+	// included; element 0 is kept for the chunk header (see add).
+	pending net.Buffers
 
 	// conn is the connection once taken from net/http (see takeConn), nil
 	// while the stream writes through w; chunked says whether its body is in
 	// HTTP/1.1 chunks.
-	conn    net.Conn
-	chunked bool
+	conn     net.Conn
+	chunked  bool
+	deadline time.Time // the write deadline set on conn
 }
 
 // run streams sub's events until the session ends, the subscription ends
@@ -175,9 +181,9 @@ func (s *stream) run(r *http.Request, sub chat.Subscription, reset bool) error {
 	if s.conn != nil {
 		defer s.closeConn()
 	}
-	s.buf.WriteString(streamRetry)
+	s.add([]byte(streamRetry))
 	if reset {
-		s.buf.WriteString("event: reset\ndata: {}\n\n")
+		s.add([]byte("event: reset\ndata: {}\n\n"))
 	}
 	if err := s.flush(); err != nil {
 		return err
@@ -259,7 +265,7 @@ func (s *stream) event(e chat.Event, ok bool, sub chat.Subscription) error {
 	}
 	switch e.Type {
 	case chat.EventMessageCreated, chat.EventMessageUpdated, chat.EventMessageDeleted, chat.EventUserUpdated:
-		writeEvent(&s.buf, e)
+		s.add(s.frames.frame(e))
 	case chat.EventSessionsRevoked:
 		if e.RevokesSession(s.sess.ID) {
 			return s.revoked()
@@ -299,50 +305,107 @@ func (s *stream) ping(ctx context.Context) error {
 		// The store is unavailable: say nothing now, check again next beat.
 		s.log.WarnContext(ctx, "check stream session", slog.String("error", err.Error()))
 	}
-	s.buf.WriteString(": ping\n\n")
+	s.add([]byte(": ping\n\n"))
 	return s.flush()
 }
 
 // revoked sends the final session.revoked event.
 func (s *stream) revoked() error {
-	s.buf.WriteString("event: session.revoked\ndata: {}\n\n")
+	s.add([]byte("event: session.revoked\ndata: {}\n\n"))
 	if err := s.flush(); err != nil {
 		return err
 	}
 	return errSessionRevoked
 }
 
-// flush writes what is buffered and pushes it to the client. Each write gets
-// its own deadline instead of the server's WriteTimeout.
+// add queues frame for the next flush.
+func (s *stream) add(frame []byte) {
+	if len(s.pending) == 0 {
+		s.pending = append(s.pending, nil) // the chunk header's place
+	}
+	s.pending = append(s.pending, frame)
+}
+
+// flush writes what is queued and pushes it to the client.
 func (s *stream) flush() error {
-	defer s.buf.Reset()
+	err := s.write()
+	clear(s.pending) // drop the references to shared frames
+	s.pending = s.pending[:0]
+	return err
+}
+
+// write writes the queued frames. Each write gets its own deadline instead of
+// the server's WriteTimeout.
+func (s *stream) write() error {
 	if s.conn != nil {
-		return s.writeConn(s.buf.Bytes())
+		return s.writeConn()
 	}
 	if err := s.rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
-		return err
+	for _, p := range s.pending {
+		if _, err := s.w.Write(p); err != nil {
+			return err
+		}
 	}
 	return s.rc.Flush()
 }
 
-// writeConn writes p to the taken connection, as one chunk on HTTP/1.1, in
-// a single system call.
-func (s *stream) writeConn(p []byte) error {
-	if len(p) == 0 {
+// writeConn writes the queued frames to the taken connection, as one chunk on
+// HTTP/1.1, in a single system call. The deadline is moved only once half of
+// it has passed, as moving it costs about as much as the write itself: so a
+// write may take between streamWriteTimeout/2 and streamWriteTimeout.
+func (s *stream) writeConn() error {
+	n := 0
+	for _, p := range s.pending {
+		n += len(p)
+	}
+	if n == 0 {
 		return nil // an empty chunk would end the body
 	}
-	if err := s.conn.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil {
-		return err
+	if now := time.Now(); s.deadline.Sub(now) < streamWriteTimeout/2 {
+		s.deadline = now.Add(streamWriteTimeout)
+		if err := s.conn.SetWriteDeadline(s.deadline); err != nil {
+			return err
+		}
 	}
-	if !s.chunked {
-		_, err := s.conn.Write(p)
-		return err
+	bufs := s.pending
+	if s.chunked {
+		var head [18]byte
+		bufs[0] = append(strconv.AppendInt(head[:0], int64(n), 16), "\r\n"...)
+		bufs = append(bufs, []byte("\r\n"))
 	}
-	var head [18]byte
-	bufs := net.Buffers{append(strconv.AppendInt(head[:0], int64(len(p)), 16), "\r\n"...), p, []byte("\r\n")}
 	_, err := bufs.WriteTo(s.conn)
 	return err
+}
+
+// frameCache holds the encoded frames of the latest events, shared by all the
+// streams of a handler: an event fanned out to 10,000 streams is encoded once,
+// and an idle stream keeps no buffer of its own.
+type frameCache struct {
+	mu     sync.Mutex
+	recent [64]cachedFrame // a ring; next is the oldest
+	next   int
+}
+
+type cachedFrame struct {
+	id    int64
+	frame []byte
+}
+
+// frame returns e in the event-stream format. The frame must not be modified.
+func (c *frameCache) frame(e chat.Event) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range len(c.recent) { // newest first: usually the first look hits
+		f := &c.recent[(c.next-1-i+2*len(c.recent))%len(c.recent)]
+		if f.id == e.ID && f.frame != nil {
+			return f.frame
+		}
+	}
+	var buf bytes.Buffer
+	writeEvent(&buf, e)
+	c.recent[c.next] = cachedFrame{id: e.ID, frame: buf.Bytes()}
+	c.next = (c.next + 1) % len(c.recent)
+	return buf.Bytes()
 }

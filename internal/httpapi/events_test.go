@@ -9,6 +9,8 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -388,5 +390,156 @@ func raiseOpenFiles(t *testing.T, n uint64) {
 	lim.Cur = n
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		t.Skipf("cannot raise RLIMIT_NOFILE: %v", err)
+	}
+}
+
+// TestEventsHijackedStream: a stream over HTTP/1.1 leaves net/http after the
+// head, and still has the middleware's headers, chunked encoding, a clean
+// end and its request log line with status 200.
+func TestEventsHijackedStream(t *testing.T) {
+	var logs syncBuffer
+	const origin = "https://app.example"
+	ts := newTestServerWith(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+		c.AllowedOrigins = []string{origin}
+	})
+	token, _ := ts.user("alice")
+	header := auth(token)
+	header["Origin"] = origin
+	s := ts.openStream(ts.client, "", header)
+	for k, want := range map[string]string{"Access-Control-Allow-Origin": origin, "Vary": "Origin"} {
+		if got := s.resp.Header.Get(k); got != want {
+			t.Errorf("%s: got %q, want %q", k, got, want)
+		}
+	}
+	if s.resp.Header.Get("X-Request-Id") == "" || !reflect.DeepEqual(s.resp.TransferEncoding, []string{"chunked"}) {
+		t.Errorf("got X-Request-Id %q and transfer encoding %q, want an id and chunked",
+			s.resp.Header.Get("X-Request-Id"), s.resp.TransferEncoding)
+	}
+	s.wantEvent("message.created", ts.post(token, "hello"))
+	wantStatus(t, "logout", ts.do(request{method: "POST", path: "/api/users/logout", token: token}), 200, "")
+	if e := s.next(); e.event != "session.revoked" {
+		t.Errorf("got %+v, want event session.revoked", e)
+	}
+	if rest, err := io.ReadAll(s.r); err != nil || len(rest) != 0 {
+		t.Errorf("after session.revoked: got %q and error %v, want a clean end of the body", rest, err)
+	}
+	want := `"route":"GET /api/messages/events","status":200`
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got logs\n%s\nwant a line with %s", logs.String(), want)
+		}
+	}
+}
+
+// TestEventsHTTP10: an HTTP/1.0 client, which knows no chunks, gets the
+// events as a body that ends with the connection.
+func TestEventsHTTP10(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	fmt.Fprintf(conn, "GET /api/messages/events HTTP/1.0\r\nHost: x\r\nAuthorization: %s\r\n\r\n", token)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("read response head: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) != 0 {
+		t.Fatalf("got status %d, transfer encoding %q, want 200 and none", resp.StatusCode, resp.TransferEncoding)
+	}
+	s := &sseStream{t: t, resp: resp, r: bufio.NewReader(resp.Body)}
+	if e := s.next(); e.retry != "3000" {
+		t.Fatalf("first event: got %+v, want retry: 3000", e)
+	}
+	s.wantEvent("message.created", ts.post(token, "over HTTP/1.0"))
+}
+
+// TestEventsWithoutHijack: where the connection cannot be taken (HTTP/2, a
+// wrapped writer), the stream writes through the ResponseWriter.
+func TestEventsWithoutHijack(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	svc, err := chat.NewService(ts.store, chat.Config{ProcessImage: avatar.NewProcessor(1).Process})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { _ = hub.Run(ctx); close(hubDone) }()
+	t.Cleanup(func() { cancel(); <-hubDone })
+
+	w := &flushWriter{header: http.Header{}, writes: make(chan string, 16)}
+	req := httptest.NewRequestWithContext(ctx, "GET", "/api/messages/events", nil)
+	req.Header.Set("Authorization", token)
+	done := make(chan struct{})
+	go func() { handleEventsEvery(svc, hub, nil, time.Hour).ServeHTTP(w, req); close(done) }()
+	if got := <-w.writes; got != streamRetry || w.status != http.StatusOK {
+		t.Fatalf("first write: got %q with status %d, want %q with 200", got, w.status, streamRetry)
+	}
+	m := ts.post(token, "through the writer")
+	if got := <-w.writes; !strings.Contains(got, "event: message.created") || !strings.Contains(got, `"through the writer"`) {
+		t.Errorf("second write: got %q, want the message.created event of message %d", got, m.ID)
+	}
+	cancel()
+	<-done
+}
+
+// flushWriter is a ResponseWriter that can flush but not be hijacked; it
+// passes each flushed write on.
+type flushWriter struct {
+	header http.Header
+	status int
+	buf    strings.Builder
+	writes chan string
+}
+
+func (w *flushWriter) Header() http.Header         { return w.header }
+func (w *flushWriter) WriteHeader(status int)      { w.status = status }
+func (w *flushWriter) Write(p []byte) (int, error) { return w.buf.Write(p) }
+func (w *flushWriter) Flush() {
+	w.writes <- w.buf.String()
+	w.buf.Reset()
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestFrameCacheEncodesOnce(t *testing.T) {
+	var c frameCache
+	e := chat.Event{ID: 7, Type: chat.EventMessageCreated, Data: json.RawMessage(`{"id":1}`)}
+	a, b := c.frame(e), c.frame(e)
+	if want := "id: 7\nevent: message.created\ndata: {\"id\":1}\n\n"; string(a) != want {
+		t.Errorf("got frame %q, want %q", a, want)
+	}
+	if &a[0] != &b[0] {
+		t.Error("got a new copy of event 7's frame, want the cached one")
+	}
+	for id := range int64(100) { // more events than the cache holds
+		other := chat.Event{ID: 100 + id, Type: chat.EventMessageDeleted, Data: json.RawMessage(`{"id":2}`)}
+		if got := c.frame(other); !bytes.HasPrefix(got, fmt.Appendf(nil, "id: %d\n", other.ID)) {
+			t.Fatalf("got frame %q for event %d", got, other.ID)
+		}
+	}
+	if got := c.frame(e); string(got) != string(a) {
+		t.Errorf("event 7 after eviction: got %q, want %q", got, a)
 	}
 }
