@@ -42,6 +42,11 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 		document.getElementById('register-login').getAttribute('aria-invalid') === 'true'`)
 	bob.register(base, "bob", "builder-42", "")
 
+	token := eval[string](alice, `localStorage.getItem('chatd.token') ?? ''`)
+	if token == "" {
+		t.Fatalf("alice: no token stored after logging in")
+	}
+
 	// Messages appear on the other device without a reload.
 	hello := "Hi Bob! The new chat server is up."
 	alice.send(hello)
@@ -158,6 +163,20 @@ func chatScenario(t *testing.T, browser context.Context, base string) {
 		if w := eval[int](b, `document.documentElement.scrollWidth`); w > 360 {
 			t.Errorf("%s: the page is %d px wide in a 360 px window", b.name, w)
 		}
+	}
+
+	// Tokens travel in headers only; the event stream is opened with a ticket.
+	streams := 0
+	for _, u := range alice.requested() {
+		if strings.Contains(u, token) {
+			t.Errorf("alice: the token is in a URL: %s", u)
+		}
+		if strings.Contains(u, "/api/messages/events?ticket=") {
+			streams++
+		}
+	}
+	if streams == 0 {
+		t.Errorf("alice: no event stream was opened with a ticket")
 	}
 
 	for _, b := range []*tab{alice, bob, third} {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -82,6 +83,7 @@ type tab struct {
 	mu         sync.Mutex
 	dialogs    []string
 	exceptions []string
+	urls       []string // every URL the page requested
 }
 
 func newTab(t *testing.T, browser context.Context, name string, deadline time.Time) *tab {
@@ -105,6 +107,17 @@ func newTab(t *testing.T, browser context.Context, name string, deadline time.Ti
 			b.mu.Unlock()
 			// Close it, or the page stays blocked.
 			chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	requests := chromedp.Events(ctx, network.RequestWillBeSent)
+	go func() {
+		for ev, err := range requests {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.urls = append(b.urls, ev.Request.URL)
+			b.mu.Unlock()
 		}
 	}()
 	console := chromedp.Console(ctx)
@@ -172,6 +185,13 @@ func (b *tab) problems() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append(append([]string(nil), b.dialogs...), b.exceptions...)
+}
+
+// requested returns the URLs the page requested so far.
+func (b *tab) requested() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.urls...)
 }
 
 // screenshot saves what the tab shows to a directory that outlives the test.
