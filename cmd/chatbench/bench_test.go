@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,7 +63,7 @@ func TestSubscribersDeliversToEveryStream(t *testing.T) {
 		"-settle", "10ms", "-pid", strconv.Itoa(os.Getpid()))
 	for _, want := range []string{
 		"opened 50 streams", "KiB per idle stream", "50 streams x 3 messages): n=150 ", "missing 0",
-		"CPU over ", "chatd ", "other processes ",
+		"CPU over ", "chatd ", "other processes ", "fan-out (first stream's read to each stream's read): n=150 ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("got output\n%s\nwant it to contain %q", out, want)
@@ -113,5 +114,19 @@ func TestSummarize(t *testing.T) {
 	}
 	if got := summarize(nil); got != (summary{}) {
 		t.Errorf("summarize(nil): got %+v, want zero", got)
+	}
+}
+
+func TestLatencies(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	streams := []*benchStream{
+		{got: []int64{ms(30), 0}},
+		{got: []int64{ms(10), ms(50)}},
+	}
+	lat, spread, missing := latencies(streams, []time.Duration{5 * time.Millisecond, 40 * time.Millisecond})
+	wantLat := []time.Duration{25 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond}
+	wantSpread := []time.Duration{20 * time.Millisecond, 0, 0}
+	if !slices.Equal(lat, wantLat) || !slices.Equal(spread, wantSpread) || missing != 1 {
+		t.Errorf("got latencies %v, spread %v, missing %d; want %v, %v, 1", lat, spread, missing, wantLat, wantSpread)
 	}
 }
