@@ -4,9 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"sync"
@@ -296,29 +293,4 @@ func (b *tab) waitNoMessage(text string) {
 func (b *tab) messageID(text string) string {
 	b.t.Helper()
 	return eval[string](b, msgSelector(text)+`?.dataset.id ?? ''`)
-}
-
-// writePNG writes a small avatar picture for the upload.
-func writePNG(t *testing.T) string {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, 96, 96))
-	for y := range 96 {
-		for x := range 96 {
-			c := color.RGBA{R: 79, G: 70, B: 229, A: 255}
-			if (x-48)*(x-48)+(y-40)*(y-40) < 18*18 || (y > 66 && (x-48)*(x-48) < (y-50)*(y-50)) {
-				c = color.RGBA{R: 255, G: 214, B: 140, A: 255}
-			}
-			img.Set(x, y, c)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "alice.png")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatalf("create avatar file: %v", err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatalf("encode avatar: %v", err)
-	}
-	return path
 }
