@@ -53,6 +53,7 @@ func startBrowser(t *testing.T, execPath string) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("lang", "en-US"),
+		chromedp.Flag("accept-lang", "en-US"), // an English screenshot on any machine
 		chromedp.WindowSize(1000, 720),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -4,7 +4,7 @@
 import { api, ApiError, setToken } from './api.js';
 import { imageProblem } from './auth.js';
 import { t } from './i18n.js';
-import { $, errorText } from './ui.js';
+import { $, errorText, fieldText } from './ui.js';
 
 /**
  * AccountDialog drives the account button and dialog. user() returns the
@@ -79,7 +79,7 @@ export class AccountDialog {
       await this.showRemove();
     } catch (err) {
       if (err instanceof ApiError && err.status === 400 && err.fields) {
-        $('account-error').textContent = Object.values(err.fields).flat().join('; ');
+        $('account-error').textContent = Object.values(err.fields).map(fieldText).join('; ');
       } else {
         $('account-error').textContent = errorText(err);
       }

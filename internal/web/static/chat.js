@@ -6,7 +6,7 @@ import { Avatars } from './avatars.js';
 import { LiveFeed } from './events.js';
 import { t } from './i18n.js';
 import { Timeline } from './timeline.js';
-import { $, confirm, errorText, setNotice } from './ui.js';
+import { $, confirm, errorText, fieldText, setNotice } from './ui.js';
 import { Composer } from './compose.js';
 import { AccountDialog } from './account.js';
 
@@ -179,7 +179,7 @@ export class ChatView {
       return '';
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) this.timeline.remove(id);
-      if (err instanceof ApiError && err.fields) return Object.values(err.fields).flat().join('; ');
+      if (err instanceof ApiError && err.fields) return Object.values(err.fields).map(fieldText).join('; ');
       return errorText(err);
     }
   }

@@ -144,6 +144,23 @@ export function translatePage(root = document) {
   }
 }
 
+// The server's field messages are English; the common ones are translated.
+const ruServer = [
+  [/^is required$/, 'обязательное поле'],
+  [/^must be at least (\d+) characters$/, 'не короче $1 символов'],
+  [/^must be at most (\d+) characters$/, 'не длиннее $1 символов'],
+  [/^is already taken$/, 'уже занят'],
+  [/^may contain only letters, digits.*$/, 'может содержать только буквы, цифры, «_», «-» и «.»'],
+  [/^must not be blank$/, 'не может быть пустым'],
+];
+
+/** serverText shows a field message from the server in the page's language. */
+export function serverText(msg) {
+  if (lang !== 'ru') return msg;
+  for (const [re, ru] of ruServer) if (re.test(msg)) return msg.replace(re, ru);
+  return msg;
+}
+
 /** waitText renders a Retry-After wait in seconds as "42 s" or "3 min". */
 export function waitText(seconds) {
   if (seconds < 90) return t('seconds', { n: Math.max(1, Math.ceil(seconds)) });

@@ -2,7 +2,7 @@
 // ever as text nodes), field errors, notices and the confirmation dialog.
 
 import { ApiError } from './api.js';
-import { t, waitText } from './i18n.js';
+import { serverText, t, waitText } from './i18n.js';
 
 /** $ returns the element with the given id. */
 export const $ = (id) => document.getElementById(id);
@@ -37,7 +37,7 @@ export function clearErrors(form) {
 export function showFieldErrors(form, fields) {
   const rest = [];
   for (const [name, messages] of Object.entries(fields || {})) {
-    const text = (Array.isArray(messages) ? messages : [String(messages)]).join('; ');
+    const text = fieldText(messages);
     const slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
     if (!slot) {
       rest.push(`${name}: ${text}`);
@@ -48,6 +48,11 @@ export function showFieldErrors(form, fields) {
     if (input && input.setAttribute) input.setAttribute('aria-invalid', 'true');
   }
   return rest;
+}
+
+/** fieldText joins one field's messages from a 400, translated. */
+export function fieldText(messages) {
+  return (Array.isArray(messages) ? messages : [String(messages)]).map(serverText).join('; ');
 }
 
 /** errorText is the message to show for a failed call. */
