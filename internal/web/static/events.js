@@ -28,6 +28,9 @@ export class LiveFeed {
     this.source = null;
     this.timer = 0;
     this.poller = null;
+    // gen grows at every start and stop, so that a connect still waiting for
+    // its ticket can tell that it belongs to an older run and give up.
+    this.gen = 0;
   }
 
   /** start connects afresh, for a new session. */
@@ -35,12 +38,14 @@ export class LiveFeed {
     this.lastEventId = '';
     this.failures = 0;
     this.stopped = false;
+    this.gen++;
     this.connect();
   }
 
   /** stop disconnects and stops polling. */
   stop() {
     this.stopped = true;
+    this.gen++;
     clearTimeout(this.timer);
     this.closeStream();
     if (this.poller) this.poller.abort();
@@ -54,15 +59,17 @@ export class LiveFeed {
 
   async connect() {
     if (this.stopped) return;
+    const gen = this.gen;
+    this.closeStream();
     this.h.onStatus(this.poller ? 'polling' : 'connecting');
     let ticket;
     try {
       ({ ticket } = await api.ticket());
     } catch (err) {
-      this.streamFailed(err);
+      if (gen === this.gen) this.streamFailed(err);
       return;
     }
-    if (this.stopped) return;
+    if (gen !== this.gen) return;
     let url = '/api/messages/events?ticket=' + encodeURIComponent(ticket);
     if (this.lastEventId) url += '&lastEventId=' + encodeURIComponent(this.lastEventId);
     const source = new EventSource(url);
