@@ -62,8 +62,8 @@ func checkServerLog(t *testing.T, what string, logs *logSink) {
 	}
 }
 
-// register registers login and returns its user id.
-func register(t *testing.T, c *apiClient, login, password string, image []byte) int64 {
+// registerUser registers login and returns its user id.
+func registerUser(t *testing.T, c *apiClient, login, password string, image []byte) int64 {
 	t.Helper()
 	r := c.multipart(t, http.MethodPost, "/api/users/register", "", map[string]string{"login": login, "password": password}, image)
 	wantStatus(t, "register "+login, r, http.StatusOK)

@@ -49,7 +49,7 @@ const clusterPassword = "cluster test password"
 func testClusterLogoutAll(t *testing.T, bin, base string) {
 	nodes := startCluster(t, bin, freshSchema(t, base), 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	register(t, a, "revoked_user", clusterPassword, nil)
+	registerUser(t, a, "revoked_user", clusterPassword, nil)
 	tokenA := a.login(t, "revoked_user", clusterPassword)
 	tokenC := c.login(t, "revoked_user", clusterPassword)
 	for i, n := range nodes {
@@ -81,7 +81,7 @@ func testClusterLogoutAll(t *testing.T, bin, base string) {
 func testClusterMessages(t *testing.T, bin, base string) {
 	nodes := startCluster(t, bin, freshSchema(t, base), 2)
 	a, b := nodes[0], nodes[1]
-	register(t, a, "author", clusterPassword, nil)
+	registerUser(t, a, "author", clusterPassword, nil)
 	tokA, tokB := a.login(t, "author", clusterPassword), b.login(t, "author", clusterPassword)
 
 	posted := postMessage(t, a, tokA, "posted on A")
@@ -163,7 +163,7 @@ func testClusterRegisterRace(t *testing.T, bin, base string) {
 func testClusterLongPoll(t *testing.T, bin, base string) {
 	nodes := startCluster(t, bin, freshSchema(t, base), 2)
 	a, b := nodes[0], nodes[1]
-	register(t, a, "poller", clusterPassword, nil)
+	registerUser(t, a, "poller", clusterPassword, nil)
 	tokA, tokB := a.login(t, "poller", clusterPassword), b.login(t, "poller", clusterPassword)
 	first := postMessage(t, a, tokA, "before the poll")
 	if d := longPollAcross(t, a, b, tokA, tokB, first.ID, "wakes the poll on B"); d > time.Second {
@@ -204,7 +204,7 @@ func longPollAcross(t *testing.T, a, b *apiClient, tokA, tokB string, after int6
 func testClusterEvents(t *testing.T, bin, base string) {
 	nodes := startCluster(t, bin, freshSchema(t, base), 2)
 	a, b := nodes[0], nodes[1]
-	register(t, a, "streamer", clusterPassword, nil)
+	registerUser(t, a, "streamer", clusterPassword, nil)
 	tokA, tokB := a.login(t, "streamer", clusterPassword), b.login(t, "streamer", clusterPassword)
 
 	stream := openStream(t, b, tokB)
@@ -257,7 +257,7 @@ func checkEventData(t *testing.T, ev sseEvent, want any) {
 	}
 }
 
-// testClusterOutage cuts PostgreSQL off under load, three times: requests
+// testClusterOutage cuts PostgreSQL off under load, five times: requests
 // answer 503 quickly, /readyz says 503, and once the database is back the
 // same processes serve again; in the end every acknowledged post is there.
 // Each cut meets the transactions then in flight at a different step.
@@ -270,7 +270,7 @@ func testClusterOutage(t *testing.T, bin, base string) {
 	viaProxy := *direct
 	viaProxy.Host = proxy.addr
 	nodes := startCluster(t, bin, viaProxy.String(), 2)
-	register(t, nodes[0], "survivor", clusterPassword, nil)
+	registerUser(t, nodes[0], "survivor", clusterPassword, nil)
 	tokens := make([]string, len(nodes))
 	for i, n := range nodes {
 		n.http.Timeout = 10 * time.Second // a hung request fails the test
@@ -278,9 +278,9 @@ func testClusterOutage(t *testing.T, bin, base string) {
 	}
 	load := startPostLoad(t, nodes, tokens, 4)
 	defer load.end() // when a check below fails the test
-	load.waitFor(t, "posts before the outage", len(nodes), 10, 10*time.Second, answered(http.StatusOK, time.Now()))
+	load.waitFor(t, "posts before the outage", len(nodes), 10, 10*time.Second, answeredWith(http.StatusOK, time.Now()))
 	var back time.Time
-	for range 3 {
+	for range 5 {
 		back = cutAndRestore(t, proxy, nodes, load)
 	}
 	results := load.end()
@@ -291,27 +291,27 @@ func testClusterOutage(t *testing.T, bin, base string) {
 	checkWakeUpsAfterOutage(t, nodes, tokens, back)
 }
 
-// answered matches the results with status of requests started after t.
-func answered(status int, t time.Time) func(postResult) bool {
+// answeredWith matches the results with status of requests started after t.
+func answeredWith(status int, t time.Time) func(postResult) bool {
 	return func(r postResult) bool { return r.resp.status == status && r.started.After(t) }
 }
 
-// cutAndRestore cuts the database off for a second, checks that the nodes
+// cutAndRestore cuts the database off for half a second, checks that the nodes
 // say so, restores it and waits until posts succeed again. It returns when
 // the database came back.
 func cutAndRestore(t *testing.T, proxy *tcpProxy, nodes []*apiClient, load *postLoad) time.Time {
 	t.Helper()
 	proxy.down()
 	cut := time.Now()
-	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, answered(http.StatusServiceUnavailable, cut))
+	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, answeredWith(http.StatusServiceUnavailable, cut))
 	for i, n := range nodes {
 		wantStatus(t, fmt.Sprintf("/readyz on node %d during the outage", i), n.get(t, "/readyz", ""), http.StatusServiceUnavailable)
 	}
-	time.Sleep(time.Until(cut.Add(time.Second)))
+	time.Sleep(time.Until(cut.Add(500 * time.Millisecond)))
 
 	proxy.up()
 	back := time.Now()
-	load.waitFor(t, "posts after the database came back", len(nodes), 3, 10*time.Second, answered(http.StatusOK, back))
+	load.waitFor(t, "posts after the database came back", len(nodes), 3, 10*time.Second, answeredWith(http.StatusOK, back))
 	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
 	return back
 }
@@ -425,7 +425,7 @@ func makeSQLiteDeployment(t *testing.T, bin, file string) (users []migratedUser,
 	}
 	tokens := make([]string, len(users))
 	for i := range users {
-		users[i].id = register(t, src.client, users[i].login, users[i].password, users[i].image)
+		users[i].id = registerUser(t, src.client, users[i].login, users[i].password, users[i].image)
 		tokens[i] = src.client.login(t, users[i].login, users[i].password)
 	}
 	var posted []chat.Message
