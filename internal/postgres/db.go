@@ -127,7 +127,10 @@ func isConnectionError(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.EOF) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		// pgx marks a connection closed once its socket failed; a BEGIN or
+		// COMMIT on it is never sent, so nothing was written.
+		errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // noRows maps pgx.ErrNoRows to chat.ErrNotFound.
