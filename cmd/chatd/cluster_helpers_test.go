@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,16 +17,6 @@ import (
 
 	"chatd/internal/chat"
 )
-
-// clusterPostgres returns CHATD_TEST_POSTGRES or skips the test.
-func clusterPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CHATD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CHATD_TEST_POSTGRES not set; .ci/run sets it to the local PostgreSQL")
-	}
-	return base
-}
 
 // startCluster starts n chatd binaries on one database at the same time and
 // waits until every one is healthy.
@@ -249,79 +237,4 @@ func (s *sseStream) next(t *testing.T, within time.Duration) (ev sseEvent, ok bo
 		t.Fatalf("event stream: nothing within %v", within)
 	}
 	return ev, false
-}
-
-// tcpProxy forwards TCP connections to upstream and can cut them all and
-// come back on the same port: PostgreSQL going away and returning, while
-// the real server, shared with other tests, stays up.
-type tcpProxy struct {
-	t        *testing.T
-	addr     string
-	upstream string
-
-	mu    sync.Mutex
-	l     net.Listener // nil while down
-	conns []net.Conn
-}
-
-func startTCPProxy(t *testing.T, upstream string) *tcpProxy {
-	t.Helper()
-	p := &tcpProxy{t: t, addr: "127.0.0.1:0", upstream: upstream}
-	p.up()
-	p.addr = p.l.Addr().String()
-	t.Cleanup(p.down)
-	return p
-}
-
-// up starts accepting on p.addr.
-func (p *tcpProxy) up() {
-	p.t.Helper()
-	l, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen on %s: %v", p.addr, err)
-	}
-	p.mu.Lock()
-	p.l = l
-	p.mu.Unlock()
-	go p.accept(l)
-}
-
-func (p *tcpProxy) accept(l net.Listener) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		u, err := net.DialTimeout("tcp", p.upstream, 5*time.Second)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.l != l {
-			// Cut while dialing: this connection must not outlive the cut.
-			p.mu.Unlock()
-			c.Close()
-			u.Close()
-			return
-		}
-		p.conns = append(p.conns, c, u)
-		p.mu.Unlock()
-		go func() { io.Copy(u, c); u.Close() }()
-		go func() { io.Copy(c, u); c.Close() }()
-	}
-}
-
-// down stops listening and cuts every forwarded connection.
-func (p *tcpProxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.l != nil {
-		p.l.Close()
-		p.l = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"chatd/internal/chat"
+	"chatd/internal/pgtest"
 )
 
 // TestCluster starts several real chatd binaries on one PostgreSQL schema
@@ -24,11 +25,11 @@ import (
 // clients on one are woken by writes on another. The binary is built once
 // for all the cases; each case has a schema of its own.
 func TestCluster(t *testing.T) {
-	base := clusterPostgres(t)
+	pgtest.BaseURL(t)
 	bin := buildChatd(t)
 	for _, c := range []struct {
 		name string
-		run  func(t *testing.T, bin, base string)
+		run  func(t *testing.T, bin string)
 	}{
 		{"LogoutAll", testClusterLogoutAll},
 		{"Messages", testClusterMessages},
@@ -38,7 +39,7 @@ func TestCluster(t *testing.T) {
 		{"Outage", testClusterOutage},
 		{"MigrateData", testClusterMigrateData},
 	} {
-		t.Run(c.name, func(t *testing.T) { c.run(t, bin, base) })
+		t.Run(c.name, func(t *testing.T) { c.run(t, bin) })
 	}
 }
 
@@ -46,8 +47,8 @@ const clusterPassword = "cluster test password"
 
 // testClusterLogoutAll: a logout_all on A revokes the user's tokens on B and
 // C for the very next request, with no cache in between.
-func testClusterLogoutAll(t *testing.T, bin, base string) {
-	nodes := startCluster(t, bin, freshSchema(t, base), 3)
+func testClusterLogoutAll(t *testing.T, bin string) {
+	nodes := startCluster(t, bin, pgtest.SchemaURL(t), 3)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	registerUser(t, a, "revoked_user", clusterPassword, nil)
 	tokenA := a.login(t, "revoked_user", clusterPassword)
@@ -78,8 +79,8 @@ func testClusterLogoutAll(t *testing.T, bin, base string) {
 
 // testClusterMessages: a post on A is listed and read on B, an edit on B is
 // read on A, a delete on A is gone on B.
-func testClusterMessages(t *testing.T, bin, base string) {
-	nodes := startCluster(t, bin, freshSchema(t, base), 2)
+func testClusterMessages(t *testing.T, bin string) {
+	nodes := startCluster(t, bin, pgtest.SchemaURL(t), 2)
 	a, b := nodes[0], nodes[1]
 	registerUser(t, a, "author", clusterPassword, nil)
 	tokA, tokB := a.login(t, "author", clusterPassword), b.login(t, "author", clusterPassword)
@@ -117,8 +118,8 @@ func wantMessage(t *testing.T, what string, c *apiClient, token string, want cha
 
 // testClusterRegisterRace: one login registered 20 times at once across the
 // instances is created exactly once; the others are told it is taken.
-func testClusterRegisterRace(t *testing.T, bin, base string) {
-	nodes := startCluster(t, bin, freshSchema(t, base), 3)
+func testClusterRegisterRace(t *testing.T, bin string) {
+	nodes := startCluster(t, bin, pgtest.SchemaURL(t), 3)
 	const attempts = 20
 	body := []byte(url.Values{"login": {"Contested"}, "password": {clusterPassword}}.Encode())
 	results := make([]response, attempts)
@@ -160,8 +161,8 @@ func testClusterRegisterRace(t *testing.T, bin, base string) {
 // testClusterLongPoll: a long poll held on B is answered by a post on A
 // within a second of the post's answer. Without the cross-instance wake-up B
 // would only notice at its next fallback read, seconds later.
-func testClusterLongPoll(t *testing.T, bin, base string) {
-	nodes := startCluster(t, bin, freshSchema(t, base), 2)
+func testClusterLongPoll(t *testing.T, bin string) {
+	nodes := startCluster(t, bin, pgtest.SchemaURL(t), 2)
 	a, b := nodes[0], nodes[1]
 	registerUser(t, a, "poller", clusterPassword, nil)
 	tokA, tokB := a.login(t, "poller", clusterPassword), b.login(t, "poller", clusterPassword)
@@ -201,8 +202,8 @@ func longPollAcross(t *testing.T, a, b *apiClient, tokA, tokB string, after int6
 
 // testClusterEvents: a stream on B carries the post, edit and delete made on
 // A, in order; and a stream on B is revoked and closed by a logout_all on A.
-func testClusterEvents(t *testing.T, bin, base string) {
-	nodes := startCluster(t, bin, freshSchema(t, base), 2)
+func testClusterEvents(t *testing.T, bin string) {
+	nodes := startCluster(t, bin, pgtest.SchemaURL(t), 2)
 	a, b := nodes[0], nodes[1]
 	registerUser(t, a, "streamer", clusterPassword, nil)
 	tokA, tokB := a.login(t, "streamer", clusterPassword), b.login(t, "streamer", clusterPassword)
@@ -261,14 +262,14 @@ func checkEventData(t *testing.T, ev sseEvent, want any) {
 // answer 503 quickly, /readyz says 503, and once the database is back the
 // same processes serve again; in the end every acknowledged post is there.
 // Each cut meets the transactions then in flight at a different step.
-func testClusterOutage(t *testing.T, bin, base string) {
-	direct, err := url.Parse(freshSchema(t, base))
+func testClusterOutage(t *testing.T, bin string) {
+	direct, err := url.Parse(pgtest.SchemaURL(t))
 	if err != nil || direct.Port() == "" {
 		t.Skip("CHATD_TEST_POSTGRES has no host:port; the outage test needs TCP")
 	}
-	proxy := startTCPProxy(t, direct.Host)
+	proxy := pgtest.StartProxy(t, direct.Host)
 	viaProxy := *direct
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr()
 	nodes := startCluster(t, bin, viaProxy.String(), 2)
 	registerUser(t, nodes[0], "survivor", clusterPassword, nil)
 	tokens := make([]string, len(nodes))
@@ -299,9 +300,9 @@ func answeredWith(status int, t time.Time) func(postResult) bool {
 // cutAndRestore cuts the database off for half a second, checks that the nodes
 // say so, restores it and waits until posts succeed again. It returns when
 // the database came back.
-func cutAndRestore(t *testing.T, proxy *tcpProxy, nodes []*apiClient, load *postLoad) time.Time {
+func cutAndRestore(t *testing.T, proxy *pgtest.Proxy, nodes []*apiClient, load *postLoad) time.Time {
 	t.Helper()
-	proxy.down()
+	proxy.Down()
 	cut := time.Now()
 	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, answeredWith(http.StatusServiceUnavailable, cut))
 	for i, n := range nodes {
@@ -309,7 +310,7 @@ func cutAndRestore(t *testing.T, proxy *tcpProxy, nodes []*apiClient, load *post
 	}
 	time.Sleep(time.Until(cut.Add(500 * time.Millisecond)))
 
-	proxy.up()
+	proxy.Up()
 	back := time.Now()
 	load.waitFor(t, "posts after the database came back", len(nodes), 3, 10*time.Second, answeredWith(http.StatusOK, back))
 	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
@@ -384,11 +385,11 @@ func checkOutageResults(t *testing.T, c *apiClient, token string, results []post
 // testClusterMigrateData moves a SQLite deployment, made through the API of
 // the real binary, to PostgreSQL with `chatd migrate-data`; then a chatd on
 // each database must answer the same, and the old passwords must work.
-func testClusterMigrateData(t *testing.T, bin, base string) {
+func testClusterMigrateData(t *testing.T, bin string) {
 	file := filepath.Join(t.TempDir(), "chatd.db")
 	users, deleted := makeSQLiteDeployment(t, bin, file)
 
-	dst := freshSchema(t, base)
+	dst := pgtest.SchemaURL(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "migrate-data", "-from", file, "-to", dst)

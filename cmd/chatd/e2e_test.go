@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
@@ -12,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,9 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"chatd/internal/chat"
+	"chatd/internal/pgtest"
 )
 
 // TestRunJourneySQLite runs the whole program in-process on a SQLite file:
@@ -327,46 +323,7 @@ func startRequest(t *testing.T, c *apiClient, token, path string, until int) <-c
 // TestRunJourneyPostgres is the same journey and shutdown on PostgreSQL, in
 // a schema of its own.
 func TestRunJourneyPostgres(t *testing.T) {
-	base := os.Getenv("CHATD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CHATD_TEST_POSTGRES not set; .ci/run sets it")
-	}
-	testJourney(t, freshSchema(t, base))
-}
-
-// freshSchema creates an empty schema, dropped when the test ends, and
-// returns base with search_path set to it (pgx sends unknown URL parameters
-// as run-time settings), as internal/postgres's own tests do.
-func freshSchema(t *testing.T, base string) string {
-	t.Helper()
-	u, err := url.Parse(base)
-	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
-		t.Fatalf("CHATD_TEST_POSTGRES: want a postgres:// URL (err %v)", err)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "e2e_" + hex.EncodeToString(b[:])
-	execPostgres(t, base, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { execPostgres(t, base, "DROP SCHEMA "+schema+" CASCADE") })
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-// execPostgres runs one statement on a connection of its own.
-func execPostgres(t *testing.T, dbURL, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect to CHATD_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	testJourney(t, pgtest.SchemaURL(t))
 }
 
 // checkLogs checks every log line is JSON and holds no secret, and that

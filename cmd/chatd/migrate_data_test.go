@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"chatd/internal/chat"
+	"chatd/internal/pgtest"
 	"chatd/internal/postgres"
 	"chatd/internal/sqlite"
 )
@@ -65,12 +66,9 @@ func newMigrateSource(t *testing.T) migrateSource {
 }
 
 func TestMigrateData(t *testing.T) {
-	base := os.Getenv("CHATD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CHATD_TEST_POSTGRES not set; .ci/run sets it to the local PostgreSQL")
-	}
+	pgtest.BaseURL(t)
 	src := newMigrateSource(t)
-	env := envOf(map[string]string{"CHATD_DB": freshSchema(t, base)})
+	env := envOf(map[string]string{"CHATD_DB": pgtest.SchemaURL(t)})
 
 	// Without -sessions, then with it, then once more: the last run finds
 	// everything there already and changes nothing.
@@ -200,10 +198,7 @@ func compareMigrated(t *testing.T, src migrateSource, dstURL string) {
 // merged silently: another user under a source id stops the copy, and extra
 // rows make the final counts differ, which fails the command.
 func TestMigrateDataIntoUsedTarget(t *testing.T) {
-	base := os.Getenv("CHATD_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("CHATD_TEST_POSTGRES not set; .ci/run sets it to the local PostgreSQL")
-	}
+	pgtest.BaseURL(t)
 	src := newMigrateSource(t)
 	for _, tc := range []struct {
 		name     string
@@ -214,7 +209,7 @@ func TestMigrateDataIntoUsedTarget(t *testing.T) {
 		{"extra rows", 100, "counts differ: users (3 in sqlite, 4 in postgres)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dstURL := freshSchema(t, base)
+			dstURL := pgtest.SchemaURL(t)
 			addIntruder(t, dstURL, tc.intruder)
 			var stdout, stderr bytes.Buffer
 			err := runMigrateData(t.Context(), []string{"-from", src.path, "-to", dstURL}, envOf(nil), &stdout, &stderr)
