@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"chatd/internal/chat"
+	"chatd/internal/chatdtest"
 	"chatd/internal/pgtest"
 )
 
@@ -26,7 +27,7 @@ import (
 // for all the cases; each case has a schema of its own.
 func TestCluster(t *testing.T) {
 	pgtest.BaseURL(t)
-	bin := buildChatd(t)
+	bin := chatdtest.Build(t)
 	for _, c := range []struct {
 		name string
 		run  func(t *testing.T, bin string)

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -23,13 +22,14 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" driver, to check the file after the crash
 
 	"chatd/internal/chat"
+	"chatd/internal/chatdtest"
 )
 
 // TestCrashSafety kills the real chatd binary with SIGKILL while clients
 // post, restarts it on the same SQLite file and checks that every post it
 // answered 200 survived: an answer means the message is durable.
 func TestCrashSafety(t *testing.T) {
-	bin := buildChatd(t)
+	bin := chatdtest.Build(t)
 	db := filepath.Join(t.TempDir(), "chatd.db")
 
 	first := startBinary(t, bin, db)
@@ -54,45 +54,6 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 	checkIntegrity(t, db)
-}
-
-// buildChatd builds the chatd binary into the test's temporary directory.
-// Under -race the binary is built with -race too: it then reuses the
-// packages this test binary was built from, so the build is a link, not a
-// cold compile of SQLite, and the server is race-checked under real load.
-func buildChatd(t *testing.T) string {
-	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go not on PATH; this test builds the chatd binary to kill it")
-	}
-	bin := filepath.Join(t.TempDir(), "chatd")
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
-	defer cancel()
-	start := time.Now()
-	out, err := exec.CommandContext(ctx, goTool, append(args, "chatd/cmd/chatd")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s chatd/cmd/chatd: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	t.Logf("go %s took %v", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	return bin
-}
-
-func raceEnabled() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
 
 // subprocess is a chatd binary running on a free port.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"chatd/internal/chatdtest"
 )
 
 // TestBrowserChat drives the client in real Chromium against the real chatd
@@ -20,7 +22,7 @@ import (
 // from a third device sends the first one back to the login form.
 func TestBrowserChat(t *testing.T) {
 	chromium := chromiumPath(t)
-	base := startChatd(t, buildChatd(t))
+	base := startChatd(t, chatdtest.Build(t))
 	chatScenario(t, startBrowser(t, chromium), base)
 }
 

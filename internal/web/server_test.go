@@ -2,14 +2,10 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,44 +27,6 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// raceEnabled reports whether this test binary was built with -race, so
-// that the server is built the same way and shares the build cache.
-func raceEnabled() bool {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range info.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
-
-// buildChatd builds the real chatd binary from the module root.
-func buildChatd(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	gomod := strings.TrimSpace(string(out))
-	if err != nil || gomod == "" || gomod == os.DevNull {
-		t.Fatalf("find the module root: go env GOMOD: %q, %v", gomod, err)
-	}
-	bin := filepath.Join(t.TempDir(), "chatd")
-	args := []string{"build", "-o", bin}
-	if raceEnabled() {
-		args = append(args, "-race")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", append(args, "./cmd/chatd")...)
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/chatd: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // freeAddr returns a loopback address with a port that was free just now.
