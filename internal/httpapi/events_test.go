@@ -543,3 +543,33 @@ func TestFrameCacheEncodesOnce(t *testing.T) {
 		t.Errorf("event 7 after eviction: got %q, want %q", got, a)
 	}
 }
+
+// TestEventsNoticeGoneClient: no goroutine reads a taken connection, so a
+// client that went away is noticed by the writes of the next heartbeats,
+// and its subscription ends.
+func TestEventsNoticeGoneClient(t *testing.T) {
+	ts := newTestServer(t)
+	token, _ := ts.user("alice")
+	svc, err := chat.NewService(ts.store, chat.Config{ProcessImage: avatar.NewProcessor(1).Process})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	hubDone := make(chan struct{})
+	go func() { _ = hub.Run(ctx); close(hubDone) }()
+	srv := httptest.NewServer(handleEventsEvery(svc, hub, nil, 20*time.Millisecond))
+	t.Cleanup(func() { cancel(); <-hubDone; srv.Close() })
+
+	ss := &testServer{Server: srv, t: t, store: ts.store}
+	s := ss.openStream(srv.Client(), "", auth(token))
+	if n := hub.Subscribers(); n != 1 {
+		t.Fatalf("got %d subscribers with the stream open, want 1", n)
+	}
+	s.close()
+	for deadline := time.Now().Add(5 * time.Second); hub.Subscribers() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d subscribers 5s after the client left, want 0", hub.Subscribers())
+		}
+	}
+}
