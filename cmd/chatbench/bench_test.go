@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -23,6 +25,13 @@ import (
 // newChatd serves the real API on a SQLite file in t.TempDir().
 func newChatd(t *testing.T) string {
 	t.Helper()
+	return newChatds(t, 1)[0]
+}
+
+// newChatds serves n API instances over one store, as instances behind a
+// load balancer share one database; each has its own metrics.
+func newChatds(t *testing.T, n int) []string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
 	if err != nil {
@@ -38,14 +47,21 @@ func newChatd(t *testing.T) string {
 	hub := realtime.NewHub(store, nil, realtime.Options{})
 	done := make(chan struct{})
 	go func() { _ = hub.Run(ctx); close(done) }()
-	srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Service: svc, Feed: hub, Ready: store.Ping}))
+	var urls []string
+	var servers []*httptest.Server
+	for range n {
+		srv := httptest.NewServer(httpapi.NewServer(httpapi.Config{Service: svc, Feed: hub, Ready: store.Ping}))
+		servers, urls = append(servers, srv), append(urls, srv.URL)
+	}
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		srv.Close()
+		for _, srv := range servers {
+			srv.Close()
+		}
 		store.Close()
 	})
-	return srv.URL
+	return urls
 }
 
 func runBench(t *testing.T, args ...string) string {
@@ -80,6 +96,29 @@ func TestLoadReportsRates(t *testing.T) {
 	}
 	if !strings.Contains(out, "chatd reaches") {
 		t.Errorf("got output\n%s\nwant the ratio to the ceiling", out)
+	}
+}
+
+// TestLoadSpreadsOverInstances: with several addresses every instance
+// serves both phases.
+func TestLoadSpreadsOverInstances(t *testing.T) {
+	addrs := newChatds(t, 2)
+	out := runBench(t, "load", "-addr", strings.Join(addrs, ","), "-c", "4", "-d", "300ms")
+	if !strings.Contains(out, "failed=0") {
+		t.Fatalf("got output\n%s\nwant rates without failures", out)
+	}
+	for _, addr := range addrs {
+		resp, err := http.Get(addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, route := range []string{`route="POST /api/messages"`, `route="GET /api/messages"`} {
+			if !strings.Contains(string(body), route) {
+				t.Errorf("instance %s served no %s", addr, route)
+			}
+		}
 	}
 }
 

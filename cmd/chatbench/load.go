@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,12 +50,17 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	u, err := checkLoopback(c.addr)
-	if err != nil {
-		return err
+	// Several comma-separated addresses spread the clients round-robin over
+	// instances that share one database, as a load balancer would.
+	var apis []*api
+	for _, addr := range strings.Split(c.addr, ",") {
+		u, err := checkLoopback(strings.TrimSpace(addr))
+		if err != nil {
+			return err
+		}
+		apis = append(apis, newAPI(u.String(), c.c))
 	}
-	a := newAPI(u.String(), c.c)
-	token, err := a.newUser(ctx)
+	token, err := apis[0].newUser(ctx)
 	if err != nil {
 		return err
 	}
@@ -62,11 +68,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		{name: "post", method: "POST", path: "/api/messages", form: url.Values{"text": {"chatbench load"}}},
 		{name: "list50", method: "GET", path: "/api/messages?limit=50"},
 	}
-	fmt.Fprintf(stdout, "chatd at %s, %d clients, %s per phase\n", u, c.c, c.d)
+	fmt.Fprintf(stdout, "chatd at %s, %d clients, %s per phase\n", c.addr, c.c, c.d)
 	results := make([]result, len(phases))
 	for i, p := range phases {
-		results[i] = measure(ctx, c, func(ctx context.Context) ([]byte, error) {
-			return a.do(ctx, p.method, p.path, token, p.form)
+		results[i] = measure(ctx, c, func(ctx context.Context, client int) ([]byte, error) {
+			return apis[client%len(apis)].do(ctx, p.method, p.path, token, p.form)
 		})
 		fmt.Fprintf(stdout, "%-7s %s\n", p.name, results[i])
 	}
@@ -101,7 +107,7 @@ func runCeiling(ctx context.Context, c loadConfig, phases []phase, chatd []resul
 	// the ratio understates chatd on a machine with spare cores.
 	fmt.Fprintln(stdout, "ceiling: bare net/http handler in this process (sharing the client's CPU), same response bytes")
 	for i, p := range phases {
-		r := measure(ctx, c, func(ctx context.Context) ([]byte, error) {
+		r := measure(ctx, c, func(ctx context.Context, _ int) ([]byte, error) {
 			return a.do(ctx, p.method, p.path, "token", p.form)
 		})
 		fmt.Fprintf(stdout, "%-7s %s; chatd reaches %.1f%% of it\n", p.name, r, 100*chatd[i].rate()/r.rate())
@@ -128,8 +134,8 @@ func (r result) String() string {
 	return s
 }
 
-// measure runs op from c.c goroutines for c.d.
-func measure(ctx context.Context, c loadConfig, op func(context.Context) ([]byte, error)) result {
+// measure runs op from c.c goroutines for c.d; op learns which client it runs for.
+func measure(ctx context.Context, c loadConfig, op func(ctx context.Context, client int) ([]byte, error)) result {
 	ctx, cancel := context.WithTimeout(ctx, c.d)
 	defer cancel()
 	var (
@@ -140,12 +146,12 @@ func measure(ctx context.Context, c loadConfig, op func(context.Context) ([]byte
 		wg     sync.WaitGroup
 	)
 	start := time.Now()
-	for range c.c {
+	for client := range c.c {
 		wg.Go(func() {
 			var mine []time.Duration
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				body, err := op(ctx)
+				body, err := op(ctx, client)
 				if err != nil {
 					if ctx.Err() == nil {
 						failed.Add(1)

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func newFlagSet(name string, stderr io.Writer, addr *string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(addr, "addr", "http://127.0.0.1:8080", "chatd base URL (loopback only)")
+	fs.StringVar(addr, "addr", "http://127.0.0.1:8080", "chatd base URL (loopback only); load takes several, comma-separated, for instances sharing one database")
 	return fs
 }
 
