@@ -3,9 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
