@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"chatd/internal/chat"
+	"chatd/internal/sqlite"
 )
 
 func TestHubDeliversInOrder(t *testing.T) {
@@ -282,5 +283,29 @@ func TestHubSkipsPrunedHistory(t *testing.T) {
 	q.wake <- struct{}{}
 	if got, want := receive(t, live, 1)[0].ID, f.events(t, newest)[0].ID; got != want {
 		t.Errorf("got id %d, want %d", got, want)
+	}
+}
+
+// TestHubFromNowMeansTheLogsEnd: a subscription "from now" starts where the
+// log ends when Subscribe is called, even when the hub has not been woken
+// for the newest events yet (as when another instance just wrote them).
+func TestHubFromNowMeansTheLogsEnd(t *testing.T) {
+	f := newFixture(t)
+	// A second store on the same file writes without waking this hub, like
+	// another instance whose notification has not arrived.
+	other, err := sqlite.Open(t.Context(), f.path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open a second store: %v", err)
+	}
+	t.Cleanup(func() { other.Close() })
+	h, _ := f.startHub(t, Options{Fallback: time.Hour})
+	if _, err := other.CreateMessage(t.Context(), chat.NewMessage{UserID: f.user.ID, Text: "before", Created: time.Now()}); err != nil {
+		t.Fatalf("CreateMessage: %v", err)
+	}
+	sub := subscribe(t, h, -1)
+	after := f.post(t, 1, "after")
+	got := receive(t, sub, 1)
+	if got[0].MessageID() != after[0].ID {
+		t.Errorf("first event is about message %d, want %d (posted after Subscribe)", got[0].MessageID(), after[0].ID)
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"chatd/internal/sqlite"
 )
 
-// newStore opens a real SQLite store in a temporary directory.
-func newStore(t *testing.T) store {
+// newStore opens a real SQLite store at path.
+func newStore(t *testing.T, path string) store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
@@ -37,17 +37,19 @@ type store interface {
 // fixture is a store with one user and a way to start hubs over it.
 type fixture struct {
 	st   store
+	path string
 	user chat.User
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st := newStore(t)
+	path := filepath.Join(t.TempDir(), "chat.db")
+	st := newStore(t, path)
 	u, err := st.CreateUser(t.Context(), chat.NewUser{Login: "alice", LoginKey: "alice", PasswordHash: "x", Created: time.Now()})
 	if err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
-	return &fixture{st: st, user: u}
+	return &fixture{st: st, path: path, user: u}
 }
 
 // startHub runs a hub until the test ends, and checks that Run returns nil.

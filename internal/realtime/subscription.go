@@ -64,14 +64,21 @@ func (h *Hub) Subscribe(ctx context.Context, after int64) (chat.Subscription, er
 	if err := h.checkResumePoint(ctx, after); err != nil {
 		return nil, err
 	}
+	if after < 0 {
+		// "From now" is where the log ends now, not where this hub has read
+		// to: on a shared database the hub may not have been woken yet for
+		// events other instances (or this one) just committed.
+		last, err := h.log.LastEventID(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("realtime: subscribe from now: %w", err)
+		}
+		after = last
+	}
 	s := &subscription{h: h, ch: make(chan chat.Event, chanSize), done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		return nil, chat.ErrFeedClosed
-	}
-	if after < 0 {
-		after = h.last
 	}
 	s.last, s.replay = after, true
 	if _, ok := h.ringAfter(after); ok {
