@@ -271,7 +271,20 @@ func testClusterOutage(t *testing.T, bin string) {
 	proxy := pgtest.StartProxy(t, direct.Host)
 	viaProxy := *direct
 	viaProxy.Host = proxy.Addr()
-	nodes := startCluster(t, bin, viaProxy.String(), 2)
+	checkOutages(t, bin, viaProxy.String(), proxy, 5)
+}
+
+// outage takes the database away from chatd and brings it back.
+type outage interface {
+	Down()
+	Up()
+}
+
+// checkOutages runs two instances on dbURL under a post load through
+// `cycles` outages and checks what testClusterOutage promises.
+func checkOutages(t *testing.T, bin, dbURL string, db outage, cycles int) {
+	t.Helper()
+	nodes := startCluster(t, bin, dbURL, 2)
 	registerUser(t, nodes[0], "survivor", clusterPassword, nil)
 	tokens := make([]string, len(nodes))
 	for i, n := range nodes {
@@ -282,8 +295,8 @@ func testClusterOutage(t *testing.T, bin string) {
 	defer load.end() // when a check below fails the test
 	load.waitFor(t, "posts before the outage", len(nodes), 10, 10*time.Second, answeredWith(http.StatusOK, time.Now()))
 	var back time.Time
-	for range 5 {
-		back = cutAndRestore(t, proxy, nodes, load)
+	for range cycles {
+		back = cutAndRestore(t, db, nodes, load)
 	}
 	results := load.end()
 	for i, n := range nodes {
@@ -301,9 +314,9 @@ func answeredWith(status int, t time.Time) func(postResult) bool {
 // cutAndRestore cuts the database off for half a second, checks that the nodes
 // say so, restores it and waits until posts succeed again. It returns when
 // the database came back.
-func cutAndRestore(t *testing.T, proxy *pgtest.Proxy, nodes []*apiClient, load *postLoad) time.Time {
+func cutAndRestore(t *testing.T, db outage, nodes []*apiClient, load *postLoad) time.Time {
 	t.Helper()
-	proxy.Down()
+	db.Down()
 	cut := time.Now()
 	load.waitFor(t, "503 answers during the outage", len(nodes), 3, 15*time.Second, answeredWith(http.StatusServiceUnavailable, cut))
 	for i, n := range nodes {
@@ -311,7 +324,7 @@ func cutAndRestore(t *testing.T, proxy *pgtest.Proxy, nodes []*apiClient, load *
 	}
 	time.Sleep(time.Until(cut.Add(500 * time.Millisecond)))
 
-	proxy.Up()
+	db.Up()
 	back := time.Now()
 	load.waitFor(t, "posts after the database came back", len(nodes), 3, 10*time.Second, answeredWith(http.StatusOK, back))
 	t.Logf("posts answered 200 again %v after the database came back", time.Since(back).Round(time.Millisecond))
