@@ -194,15 +194,6 @@ func (ts *testServer) multipart(method, path, token string, fields map[string]st
 	return ts.do(request{method: method, path: path, token: token, contentType: ct, body: body})
 }
 
-func (ts *testServer) jsonBody(method, path, token string, v any) response {
-	ts.t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	return ts.do(request{method: method, path: path, token: token, contentType: "application/json", body: b})
-}
-
 // register creates a user and returns its id.
 func (ts *testServer) register(login, password string) int64 {
 	ts.t.Helper()
