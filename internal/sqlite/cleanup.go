@@ -10,7 +10,7 @@ import (
 
 // Cleanup deletes what p says has expired, in one transaction.
 func (s *Store) Cleanup(ctx context.Context, p chat.CleanupPolicy) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		steps := []struct {
 			name string
 			run  func(context.Context, *txn, chat.CleanupPolicy) error

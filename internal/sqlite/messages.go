@@ -36,7 +36,7 @@ func scanMessage(row scanner) (chat.Message, error) {
 // returns the first message created with the same idempotency key.
 func (s *Store) CreateMessage(ctx context.Context, nm chat.NewMessage) (chat.Message, error) {
 	var m chat.Message
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		if nm.IdempotencyKey != "" {
 			first, err := idempotentResponse(ctx, tx, nm.UserID, nm.IdempotencyKey)
 			if !errors.Is(err, chat.ErrNotFound) {
@@ -109,7 +109,7 @@ func (s *Store) MessageByID(ctx context.Context, id int64) (chat.Message, error)
 // message.updated event.
 func (s *Store) UpdateMessage(ctx context.Context, id int64, text string, now time.Time) (chat.Message, error) {
 	var m chat.Message
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE messages SET text = ?, updated = ? WHERE id = ?`, text, unix(now), id)
 		if err != nil {
 			return err
@@ -133,7 +133,7 @@ func (s *Store) UpdateMessage(ctx context.Context, id int64, text string, now ti
 // returns the message as it was.
 func (s *Store) DeleteMessage(ctx context.Context, id int64, now time.Time) (chat.Message, error) {
 	var m chat.Message
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var err error
 		m, err = scanMessage(tx.QueryRowContext(ctx, messageSelect+` WHERE m.id = ?`, id))
 		if err != nil {

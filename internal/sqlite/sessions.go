@@ -12,7 +12,7 @@ import (
 // CreateSession stores a new session whose LastSeen is now.
 func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byte, now time.Time) (chat.Session, error) {
 	sess := chat.Session{UserID: userID, TokenHash: tokenHash, Created: fromUnix(unix(now)), LastSeen: fromUnix(unix(now))}
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO sessions (user_id, token_hash, created, last_seen)
 			VALUES (?, ?, ?, ?) RETURNING id`, userID, tokenHash, unix(now), unix(now)).Scan(&sess.ID)
 	})
@@ -57,7 +57,7 @@ func (s *Store) SessionByID(ctx context.Context, id int64) (chat.Session, error)
 
 // TouchSession sets the session's LastSeen to now.
 func (s *Store) TouchSession(ctx context.Context, id int64, now time.Time) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen = ? WHERE id = ?`, unix(now), id)
 		return err
 	})
@@ -69,7 +69,7 @@ func (s *Store) TouchSession(ctx context.Context, id int64, now time.Time) error
 
 // DeleteSession deletes one session and appends a sessions.revoked event.
 func (s *Store) DeleteSession(ctx context.Context, id int64, now time.Time) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var userID int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id = ? RETURNING user_id`, id).Scan(&userID)
 		if err != nil {
@@ -87,7 +87,7 @@ func (s *Store) DeleteSession(ctx context.Context, id int64, now time.Time) erro
 // DeleteUserSessions deletes every session of the user and appends one
 // sessions.revoked event naming them; with no sessions it changes nothing.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID int64, now time.Time) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		ids, err := queryIDs(ctx, tx, `DELETE FROM sessions WHERE user_id = ? RETURNING id`, userID)
 		if err != nil || len(ids) == 0 {
 			return err
@@ -121,7 +121,7 @@ func queryIDs(ctx context.Context, tx *txn, query string, args ...any) ([]int64,
 
 // CreateTicket stores a single-use event-stream ticket for the session.
 func (s *Store) CreateTicket(ctx context.Context, sessionID int64, ticketHash []byte, expires time.Time) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tickets (hash, session_id, expires) VALUES (?, ?, ?)`,
 			ticketHash, sessionID, unix(expires))
 		return err
@@ -136,7 +136,7 @@ func (s *Store) CreateTicket(ctx context.Context, sessionID int64, ticketHash []
 // had not expired at now (now is before its expiry), or chat.ErrNotFound.
 func (s *Store) RedeemTicket(ctx context.Context, ticketHash []byte, now time.Time) (chat.Session, error) {
 	var sess chat.Session
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var sessionID, expires int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM tickets WHERE hash = ? RETURNING session_id, expires`, ticketHash).
 			Scan(&sessionID, &expires)

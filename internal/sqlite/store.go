@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"chatd/internal/chat"
@@ -70,6 +71,11 @@ type Store struct {
 	writer *sql.DB
 	reader *sql.DB
 	signal chan struct{}
+
+	writes   chan *pending // to the writer goroutine; unbuffered, see write
+	closing  chan struct{} // closed by Close: the writer goroutine stops
+	stopped  chan struct{} // closed by the writer goroutine when it stopped
+	stopOnce sync.Once
 }
 
 var _ chat.Store = (*Store)(nil)
@@ -101,7 +107,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	return &Store{writer: writer, reader: reader, signal: make(chan struct{}, 1)}, nil
+	s := &Store{
+		writer:  writer,
+		reader:  reader,
+		signal:  make(chan struct{}, 1),
+		writes:  make(chan *pending),
+		closing: make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go s.writeLoop()
+	return s, nil
 }
 
 // createPrivate creates the parent directory and, when absent, an empty
@@ -164,8 +179,13 @@ func readerDSN(path string, opts Options) string {
 	return fileURI(path) + "?" + q.Encode()
 }
 
-// Close closes both pools.
+// Close stops the writer goroutine, after the batch it is committing, and
+// closes both pools. Writes still queued fail.
 func (s *Store) Close() error {
+	s.stopOnce.Do(func() {
+		close(s.closing)
+		<-s.stopped
+	})
 	return errors.Join(s.reader.Close(), s.writer.Close())
 }
 

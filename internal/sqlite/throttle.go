@@ -25,7 +25,7 @@ func (s *Store) LoginFailures(ctx context.Context, key string, since time.Time) 
 
 // RecordLoginFailure records one failure for key at the given time.
 func (s *Store) RecordLoginFailure(ctx context.Context, key string, at time.Time) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO login_failures (key, at) VALUES (?, ?)`, key, unix(at))
 		return err
 	})
@@ -37,7 +37,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key string, at time.Time
 
 // ClearLoginFailures forgets every failure recorded for key.
 func (s *Store) ClearLoginFailures(ctx context.Context, key string) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM login_failures WHERE key = ?`, key)
 		return err
 	})

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -20,26 +21,129 @@ type txn struct {
 	appended bool
 }
 
-// write runs fn in one immediate transaction on the writer connection and
-// commits it. It is the only way anything is written. Group commit —
-// gathering the fns of concurrent callers into one transaction and one fsync
-// — belongs here: no caller would change.
-func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
-	sqlTx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", unavailable(err))
+// maxBatch bounds how many writes share one transaction and one fsync, so
+// that one commit never holds a long queue of callers hostage.
+const maxBatch = 64
+
+// pending is one caller's write waiting for the writer goroutine.
+type pending struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *txn) error
+	done chan error // buffered: the writer never waits for its caller
+}
+
+// write runs fn in a transaction on the writer connection and returns once
+// that transaction has committed (or failed). It is the only way anything
+// is written. Writes are group-committed: the writer goroutine runs the fns
+// of concurrent callers in one transaction with one fsync (see commitBatch).
+//
+// ctx is honoured while the write is queued. Once the writer has started
+// fn, the write is part of a batch that other callers' answers depend on:
+// fn runs with ctx's values but not its cancellation (SQLite would answer an
+// interrupted statement by rolling back the whole transaction), and the
+// caller waits for the commit, so that its answer is true.
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *txn) error) error {
+	w := &pending{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+		return <-w.done
+	case <-ctx.Done():
+		return fmt.Errorf("queued: %w", ctx.Err())
+	case <-s.closing:
+		return errClosed
 	}
-	tx := &txn{Tx: sqlTx}
-	if err := fn(tx); err != nil {
-		return errors.Join(unavailable(err), ignoreDone(sqlTx.Rollback()))
+}
+
+var errClosed = errors.New("store closed")
+
+// writeLoop is the writer goroutine: it takes a write, gathers whatever
+// else is queued by then (no waiting for more: a lone write commits at
+// once), and commits the batch, until the store closes.
+func (s *Store) writeLoop() {
+	defer close(s.stopped)
+	batch := make([]*pending, 0, maxBatch)
+	for {
+		select {
+		case w := <-s.writes:
+			batch = gather(append(batch[:0], w), s.writes)
+			s.commitBatch(batch)
+			clear(batch) // drop the finished callers' closures
+		case <-s.closing:
+			return
+		}
+	}
+}
+
+// gather adds the writes already waiting on writes to batch, up to maxBatch.
+func gather(batch []*pending, writes <-chan *pending) []*pending {
+	for len(batch) < maxBatch {
+		select {
+		case w := <-writes:
+			batch = append(batch, w)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commitBatch runs the fns of batch in one immediate transaction, each in a
+// savepoint of its own, commits once and answers every caller: a fn's error
+// goes to its caller alone (its savepoint is rolled back, the others stay);
+// a failure of the transaction itself goes to every caller.
+func (s *Store) commitBatch(batch []*pending) {
+	errs, err := s.runBatch(batch)
+	for i, w := range batch {
+		w.done <- cmp.Or(errs[i], err)
+	}
+}
+
+func (s *Store) runBatch(batch []*pending) (errs []error, err error) {
+	errs = make([]error, len(batch))
+	sqlTx, err := s.writer.BeginTx(context.Background(), nil)
+	if err != nil {
+		return errs, fmt.Errorf("begin: %w", unavailable(err))
+	}
+	appended := false
+	for i, w := range batch {
+		if err := w.ctx.Err(); err != nil {
+			errs[i] = fmt.Errorf("queued: %w", err) // gone before it started: skip it
+			continue
+		}
+		tx := &txn{Tx: sqlTx}
+		errs[i], err = savepoint(tx, w)
+		if err != nil {
+			return errs, errors.Join(err, ignoreDone(sqlTx.Rollback()))
+		}
+		appended = appended || (errs[i] == nil && tx.appended)
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", unavailable(err))
+		return errs, fmt.Errorf("commit: %w", unavailable(err))
 	}
-	if tx.appended {
+	if appended {
 		s.notify()
 	}
-	return nil
+	return errs, nil
+}
+
+// savepoint runs w's fn inside a savepoint, so that its failure undoes its
+// own statements only. fnErr is fn's error, for its caller; err is a failure
+// of the savepoint itself, which leaves the transaction in doubt and so
+// fails the whole batch.
+func savepoint(tx *txn, w *pending) (fnErr, err error) {
+	ctx := context.WithoutCancel(w.ctx)
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", unavailable(err))
+	}
+	if fnErr = unavailable(w.fn(ctx, tx)); fnErr != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
+			return fnErr, fmt.Errorf("roll back to savepoint: %w", unavailable(err))
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
+		return fnErr, fmt.Errorf("release savepoint: %w", unavailable(err))
+	}
+	return fnErr, nil
 }
 
 // read runs fn in one read transaction on the read pool, so that everything

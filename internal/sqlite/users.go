@@ -12,7 +12,7 @@ import (
 // CreateUser creates a user and, when given, its avatar in one transaction.
 func (s *Store) CreateUser(ctx context.Context, nu chat.NewUser) (chat.User, error) {
 	u := chat.User{Login: nu.Login, PasswordHash: nu.PasswordHash, Created: fromUnix(unix(nu.Created))}
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		err := tx.QueryRowContext(ctx,
 			`INSERT INTO users (login, login_key, password_hash, created) VALUES (?, ?, ?, ?) RETURNING id`,
 			nu.Login, nu.LoginKey, nu.PasswordHash, unix(nu.Created)).Scan(&u.ID)
@@ -84,7 +84,7 @@ func (s *Store) AvatarByUserID(ctx context.Context, userID int64) (chat.Avatar, 
 // SetAvatar replaces or (a nil) removes the user's avatar and appends a
 // user.updated event.
 func (s *Store) SetAvatar(ctx context.Context, userID int64, a *chat.Avatar, now time.Time) error {
-	err := s.write(ctx, func(tx *txn) error {
+	err := s.write(ctx, func(ctx context.Context, tx *txn) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = ?`, userID).Scan(&one)
 		if err != nil {
