@@ -70,15 +70,19 @@ func idempotentResponse(ctx context.Context, tx *txn, userID int64, key string) 
 	return m, nil
 }
 
+const (
+	authorSQL        = `SELECT login FROM users WHERE id = ?`
+	insertMessageSQL = `INSERT INTO messages (user_id, text, created) VALUES (?, ?, ?) RETURNING id`
+)
+
 // insertMessage stores a new message, its idempotency key and its event.
 func insertMessage(ctx context.Context, tx *txn, nm chat.NewMessage) (chat.Message, error) {
 	m := chat.Message{UserID: nm.UserID, Text: nm.Text, TimeCreated: unix(nm.Created)}
-	err := tx.QueryRowContext(ctx, `SELECT login FROM users WHERE id = ?`, nm.UserID).Scan(&m.Username)
+	err := tx.QueryRowContext(ctx, authorSQL, nm.UserID).Scan(&m.Username)
 	if err != nil {
 		return chat.Message{}, fmt.Errorf("author: %w", notFound(err))
 	}
-	err = tx.QueryRowContext(ctx, `INSERT INTO messages (user_id, text, created) VALUES (?, ?, ?) RETURNING id`,
-		nm.UserID, nm.Text, m.TimeCreated).Scan(&m.ID)
+	err = tx.QueryRowContext(ctx, insertMessageSQL, nm.UserID, nm.Text, m.TimeCreated).Scan(&m.ID)
 	if err != nil {
 		return chat.Message{}, err
 	}

@@ -68,9 +68,10 @@ func (o Options) normalize() (Options, error) {
 // client); reads use a separate pool of query-only connections, which WAL
 // mode lets run alongside the writer.
 type Store struct {
-	writer *sql.DB
-	reader *sql.DB
-	signal chan struct{}
+	writer   *sql.DB
+	reader   *sql.DB
+	prepared map[string]*sql.Stmt // hotWrites on the writer; read-only after Open
+	signal   chan struct{}
 
 	writes   chan *pending // to the writer goroutine; unbuffered, see write
 	closing  chan struct{} // closed by Close: the writer goroutine stops
@@ -102,18 +103,25 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	prepared, err := prepareAll(ctx, writer, hotWrites())
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	reader, err := openDB(ctx, readerDSN(abs, opts), opts.ReadConns)
 	if err != nil {
+		closeAll(prepared)
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
 	s := &Store{
-		writer:  writer,
-		reader:  reader,
-		signal:  make(chan struct{}, 1),
-		writes:  make(chan *pending),
-		closing: make(chan struct{}),
-		stopped: make(chan struct{}),
+		writer:   writer,
+		reader:   reader,
+		prepared: prepared,
+		signal:   make(chan struct{}, 1),
+		writes:   make(chan *pending),
+		closing:  make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	go s.writeLoop()
 	return s, nil
@@ -186,7 +194,7 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.stopped
 	})
-	return errors.Join(s.reader.Close(), s.writer.Close())
+	return errors.Join(closeAll(s.prepared), s.reader.Close(), s.writer.Close())
 }
 
 // Ping reports whether the database answers.

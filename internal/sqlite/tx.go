@@ -18,6 +18,7 @@ import (
 // that its commit can wake the event signal's reader.
 type txn struct {
 	*sql.Tx
+	prepared map[string]*sql.Stmt // the writer's hotWrites
 	appended bool
 }
 
@@ -110,7 +111,7 @@ func (s *Store) runBatch(batch []*pending) (errs []error, err error) {
 			errs[i] = fmt.Errorf("queued: %w", err) // gone before it started: skip it
 			continue
 		}
-		tx := &txn{Tx: sqlTx}
+		tx := &txn{Tx: sqlTx, prepared: s.prepared}
 		errs[i], err = savepoint(tx, w)
 		if err != nil {
 			return errs, errors.Join(err, ignoreDone(sqlTx.Rollback()))
@@ -126,13 +127,19 @@ func (s *Store) runBatch(batch []*pending) (errs []error, err error) {
 	return errs, nil
 }
 
+// The savepoint that holds one caller's statements within a batch.
+const (
+	savepointSQL = `SAVEPOINT w`
+	releaseSQL   = `RELEASE w`
+)
+
 // savepoint runs w's fn inside a savepoint, so that its failure undoes its
 // own statements only. fnErr is fn's error, for its caller; err is a failure
 // of the savepoint itself, which leaves the transaction in doubt and so
 // fails the whole batch.
 func savepoint(tx *txn, w *pending) (fnErr, err error) {
 	ctx := context.WithoutCancel(w.ctx)
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+	if _, err := tx.ExecContext(ctx, savepointSQL); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", unavailable(err))
 	}
 	if fnErr = unavailable(w.fn(ctx, tx)); fnErr != nil {
@@ -140,7 +147,7 @@ func savepoint(tx *txn, w *pending) (fnErr, err error) {
 			return fnErr, fmt.Errorf("roll back to savepoint: %w", unavailable(err))
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `RELEASE w`); err != nil {
+	if _, err := tx.ExecContext(ctx, releaseSQL); err != nil {
 		return fnErr, fmt.Errorf("release savepoint: %w", unavailable(err))
 	}
 	return fnErr, nil
@@ -180,6 +187,8 @@ func ignoreDone(err error) error {
 	return err
 }
 
+const appendEventSQL = `INSERT INTO events (type, data, created) VALUES (?, ?, ?)`
+
 // appendEvent adds an event to the log inside tx; its id is assigned in
 // commit order because there is only one writer.
 func (tx *txn) appendEvent(ctx context.Context, typ chat.EventType, payload any, created time.Time) error {
@@ -187,7 +196,7 @@ func (tx *txn) appendEvent(ctx context.Context, typ chat.EventType, payload any,
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO events (type, data, created) VALUES (?, ?, ?)`,
+	_, err = tx.ExecContext(ctx, appendEventSQL,
 		string(e.Type), string(e.Data), e.Created.Unix())
 	if err != nil {
 		return fmt.Errorf("append %s event: %w", typ, err)
