@@ -25,6 +25,10 @@ func (s *Store) CreateSession(ctx context.Context, userID int64, tokenHash []byt
 const sessionSelect = `SELECT s.id, s.user_id, u.login, s.token_hash, s.created, s.last_seen
 	FROM sessions s JOIN users u ON u.id = s.user_id`
 
+// sessionByTokenSQL is the read of every authenticated request, prepared
+// once on the read pool (see Store.sessionByToken).
+const sessionByTokenSQL = sessionSelect + ` WHERE s.token_hash = ?`
+
 // scanSession reads one row of sessionSelect.
 func scanSession(row *sql.Row) (chat.Session, error) {
 	var sess chat.Session
@@ -39,7 +43,7 @@ func scanSession(row *sql.Row) (chat.Session, error) {
 
 // SessionByTokenHash returns the session with that token hash, or chat.ErrNotFound.
 func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash []byte) (chat.Session, error) {
-	sess, err := scanSession(s.reader.QueryRowContext(ctx, sessionSelect+` WHERE s.token_hash = ?`, tokenHash))
+	sess, err := scanSession(s.sessionByToken.QueryRowContext(ctx, tokenHash))
 	if err != nil {
 		return chat.Session{}, fmt.Errorf("sqlite: session by token: %w", err)
 	}

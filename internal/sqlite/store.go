@@ -71,7 +71,11 @@ type Store struct {
 	writer   *sql.DB
 	reader   *sql.DB
 	prepared map[string]*sql.Stmt // hotWrites on the writer; read-only after Open
-	signal   chan struct{}
+	// sessionByToken is sessionByTokenSQL prepared on the read pool: with
+	// writes group-committed, parsing it again for every request cost more
+	// CPU than the write of a message.
+	sessionByToken *sql.Stmt
+	signal         chan struct{}
 
 	writes   chan *pending // to the writer goroutine; unbuffered, see write
 	closing  chan struct{} // closed by Close: the writer goroutine stops
@@ -114,14 +118,22 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
+	sessionByToken, err := reader.PrepareContext(ctx, sessionByTokenSQL)
+	if err != nil {
+		closeAll(prepared)
+		reader.Close()
+		writer.Close()
+		return nil, fmt.Errorf("sqlite: open %s: prepare session read: %w", path, err)
+	}
 	s := &Store{
-		writer:   writer,
-		reader:   reader,
-		prepared: prepared,
-		signal:   make(chan struct{}, 1),
-		writes:   make(chan *pending),
-		closing:  make(chan struct{}),
-		stopped:  make(chan struct{}),
+		writer:         writer,
+		reader:         reader,
+		prepared:       prepared,
+		sessionByToken: sessionByToken,
+		signal:         make(chan struct{}, 1),
+		writes:         make(chan *pending),
+		closing:        make(chan struct{}),
+		stopped:        make(chan struct{}),
 	}
 	go s.writeLoop()
 	return s, nil
@@ -194,7 +206,7 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.stopped
 	})
-	return errors.Join(closeAll(s.prepared), s.reader.Close(), s.writer.Close())
+	return errors.Join(closeAll(s.prepared), s.sessionByToken.Close(), s.reader.Close(), s.writer.Close())
 }
 
 // Ping reports whether the database answers.
