@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,5 +196,41 @@ func TestConcurrentIDsInCommitOrder(t *testing.T) {
 	})
 	if !slices.Equal(logged, answered) {
 		t.Errorf("message.created events: got ids %v, want the answered ids %v", logged, answered)
+	}
+}
+
+// TestBatchSurvivesPanic: a write that panics fails only its own caller; the
+// writer goroutine, and the process, carry on.
+func TestBatchSurvivesPanic(t *testing.T) {
+	s := openTest(t, filepath.Join(t.TempDir(), "chat.db"), Options{})
+	u, err := s.CreateUser(t.Context(), chat.NewUser{Login: "p", LoginKey: "p", PasswordHash: "h"})
+	if err != nil {
+		t.Fatalf("CreateUser: %v", err)
+	}
+	batch := []*pending{
+		{ctx: t.Context(), fn: func(ctx context.Context, tx *txn) error {
+			if err := insertFn(u.ID, "undone")(ctx, tx); err != nil {
+				return err
+			}
+			panic("bug in a write")
+		}},
+		{ctx: t.Context(), fn: insertFn(u.ID, "kept")},
+	}
+	for _, w := range batch {
+		w.done = make(chan error, 1)
+	}
+	s.commitBatch(batch)
+	if err := <-batch[0].done; err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Errorf("panicking write: got error %v, want one saying it panicked", err)
+	}
+	if err := <-batch[1].done; err != nil {
+		t.Errorf("write after the panic: got error %v, want nil", err)
+	}
+	msgs, err := s.ListMessages(t.Context(), chat.MessageQuery{Limit: 10})
+	if err != nil || len(msgs) != 1 || msgs[0].Text != "kept" {
+		t.Errorf("got messages %+v (%v), want only the one written after the panic", msgs, err)
+	}
+	if _, err := s.CreateMessage(t.Context(), chat.NewMessage{UserID: u.ID, Text: "later"}); err != nil {
+		t.Errorf("write after the panicking batch: %v", err)
 	}
 }

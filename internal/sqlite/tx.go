@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"chatd/internal/chat"
@@ -142,7 +143,7 @@ func savepoint(tx *txn, w *pending) (fnErr, err error) {
 	if _, err := tx.ExecContext(ctx, savepointSQL); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", unavailable(err))
 	}
-	if fnErr = unavailable(w.fn(ctx, tx)); fnErr != nil {
+	if fnErr = unavailable(runFn(ctx, tx, w)); fnErr != nil {
 		if _, err := tx.ExecContext(ctx, `ROLLBACK TO w`); err != nil {
 			return fnErr, fmt.Errorf("roll back to savepoint: %w", unavailable(err))
 		}
@@ -151,6 +152,18 @@ func savepoint(tx *txn, w *pending) (fnErr, err error) {
 		return fnErr, fmt.Errorf("release savepoint: %w", unavailable(err))
 	}
 	return fnErr, nil
+}
+
+// runFn runs one caller's fn, turning a panic into that caller's error: the
+// fn runs on the writer goroutine, where a panic would otherwise end the
+// process rather than one request.
+func runFn(ctx context.Context, tx *txn, w *pending) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("sqlite: write panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return w.fn(ctx, tx)
 }
 
 // read runs fn in one read transaction on the read pool, so that everything
