@@ -17,19 +17,24 @@ type LoginLimit struct {
 }
 
 // DefaultLoginLimit is generous enough for a human who mistypes.
-var DefaultLoginLimit = LoginLimit{Enabled: true, PerLogin: 10, PerAddress: 100, Window: 15 * time.Minute}
+func DefaultLoginLimit() LoginLimit {
+	return LoginLimit{Enabled: true, PerLogin: 10, PerAddress: 100, Window: 15 * time.Minute}
+}
 
 type throttleKey struct {
 	key   string
 	limit int
+	// failures is what checkThrottle counted in the window, so that a
+	// successful login writes nothing when there is nothing to forget.
+	failures int
 }
 
 // throttleKeys returns the counters a login attempt is charged to, the
 // login's first.
 func (s *Service) throttleKeys(loginKey, clientAddr string) []throttleKey {
-	keys := []throttleKey{{"login:" + loginKey, s.cfg.LoginLimit.PerLogin}}
+	keys := []throttleKey{{key: "login:" + loginKey, limit: s.cfg.LoginLimit.PerLogin}}
 	if clientAddr != "" {
-		keys = append(keys, throttleKey{"addr:" + clientAddr, s.cfg.LoginLimit.PerAddress})
+		keys = append(keys, throttleKey{key: "addr:" + clientAddr, limit: s.cfg.LoginLimit.PerAddress})
 	}
 	return keys
 }
@@ -41,11 +46,12 @@ func (s *Service) checkThrottle(ctx context.Context, keys []throttleKey) error {
 	}
 	now := s.now()
 	window := s.cfg.LoginLimit.Window
-	for _, k := range keys {
+	for i, k := range keys {
 		n, earliest, err := s.store.LoginFailures(ctx, k.key, now.Add(-window))
 		if err != nil {
 			return fmt.Errorf("count login failures: %w", err)
 		}
+		keys[i].failures = n
 		if n >= k.limit {
 			wait := earliest.Add(window).Sub(now)
 			return &RateLimitedError{RetryAfter: max(wait, time.Second)}
@@ -72,6 +78,9 @@ func (s *Service) clearFailures(ctx context.Context, keys []throttleKey) error {
 		return nil
 	}
 	for _, k := range keys {
+		if k.failures == 0 {
+			continue
+		}
 		if err := s.store.ClearLoginFailures(ctx, k.key); err != nil {
 			return fmt.Errorf("clear login failures: %w", err)
 		}

@@ -266,24 +266,38 @@ func TestLoginThrottle(t *testing.T) {
 	ts := newTestServer(t)
 	ts.register("alice", "secret")
 	ts.register("bob", "secret")
-	for i := range chat.DefaultLoginLimit.PerLogin {
+	for i := range chat.DefaultLoginLimit().PerLogin {
 		wantStatus(t, fmt.Sprint("failure ", i+1), ts.do(loginForm("alice", "wrong")), http.StatusForbidden, "error")
 	}
 	// Refused even with the right password: the throttle answers first.
 	r := ts.do(loginForm("alice", "secret"))
 	wantStatus(t, "after the limit", r, http.StatusTooManyRequests, "error")
 	retry, err := strconv.Atoi(r.header.Get("Retry-After"))
-	if err != nil || retry < 1 || retry > int(chat.DefaultLoginLimit.Window/time.Second) {
+	if err != nil || retry < 1 || retry > int(chat.DefaultLoginLimit().Window/time.Second) {
 		t.Errorf("Retry-After: got %q, want whole seconds within the window", r.header.Get("Retry-After"))
 	}
 	// Another login from the same address is not held back.
 	ts.login("bob", "secret")
 }
 
+// TestLoginSuccessClearsItsCounter: a human who mistyped a few times and then
+// got in starts afresh; the login's counter is cleared by the success.
+func TestLoginSuccessClearsItsCounter(t *testing.T) {
+	ts := newTestServer(t)
+	ts.register("alice", "secret")
+	almost := chat.DefaultLoginLimit().PerLogin - 1
+	for round := range 2 {
+		for i := range almost {
+			wantStatus(t, fmt.Sprintf("round %d failure %d", round+1, i+1), ts.do(loginForm("alice", "wrong")), http.StatusForbidden, "error")
+		}
+		ts.login("alice", "secret")
+	}
+}
+
 func TestLoginThrottleDisabled(t *testing.T) {
 	ts := newTestServer(t, func(c *chat.Config) { c.LoginLimit = chat.LoginLimit{} })
 	ts.register("alice", "secret")
-	for i := range 2 * chat.DefaultLoginLimit.PerLogin {
+	for i := range 2 * chat.DefaultLoginLimit().PerLogin {
 		wantStatus(t, fmt.Sprint("failure ", i+1), ts.do(loginForm("alice", "wrong")), http.StatusForbidden, "")
 	}
 	ts.login("alice", "secret")
