@@ -88,9 +88,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.shutdownTimeout = parseDuration(&errs, "shutdown-timeout", *shutdown)
 	c.passwordMin = parseInt(&errs, "password-min", *passwordMin, chat.PasswordMinLen, chat.PasswordMaxLen)
 	c.argon2 = chat.Argon2Params{
-		MemoryKiB: uint32(parseInt(&errs, "argon2-memory", *argonMem, int(chat.OWASPArgon2Params.MemoryKiB), 4<<20)),
-		Time:      uint32(parseInt(&errs, "argon2-time", *argonTime, int(chat.OWASPArgon2Params.Time), 100)),
-		Threads:   chat.OWASPArgon2Params.Threads,
+		MemoryKiB: uint32(parseInt(&errs, "argon2-memory", *argonMem, int(chat.OWASPArgon2Params().MemoryKiB), 4<<20)),
+		Time:      uint32(parseInt(&errs, "argon2-time", *argonTime, int(chat.OWASPArgon2Params().Time), 100)),
+		Threads:   chat.OWASPArgon2Params().Threads,
 	}
 	c.hashConcurrency = parseInt(&errs, "hash-concurrency", *hashes, 1, 1024)
 	c.imageConcurrency = parseInt(&errs, "image-concurrency", *images, 1, 1024)

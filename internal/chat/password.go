@@ -21,9 +21,11 @@ type Argon2Params struct {
 	Threads   uint8
 }
 
-// OWASPArgon2Params are OWASP's minimum recommendation for argon2id
+// OWASPArgon2Params returns OWASP's minimum recommendation for argon2id
 // (m=19 MiB, t=2, p=1), the default.
-var OWASPArgon2Params = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+func OWASPArgon2Params() Argon2Params {
+	return Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+}
 
 const (
 	saltLen = 16

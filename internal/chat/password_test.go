@@ -38,7 +38,7 @@ func TestPasswordHashRoundTrip(t *testing.T) {
 }
 
 func TestDefaultsAreOWASP(t *testing.T) {
-	p := OWASPArgon2Params
+	p := OWASPArgon2Params()
 	if p.MemoryKiB < 19*1024 || p.Time < 2 || p.Threads < 1 {
 		t.Errorf("default argon2id %+v is below OWASP's m=19MiB t=2 p=1", p)
 	}

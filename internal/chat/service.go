@@ -58,7 +58,7 @@ func NewService(store Store, cfg Config) (*Service, error) {
 		cfg.MinPasswordLen = PasswordMinLen
 	}
 	if cfg.Hasher == nil {
-		cfg.Hasher = NewPasswordHasher(OWASPArgon2Params, 0)
+		cfg.Hasher = NewPasswordHasher(OWASPArgon2Params(), 0)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -128,7 +128,7 @@ const (
 func (s *Service) Cleanup(ctx context.Context) error {
 	window := s.cfg.LoginLimit.Window
 	if window <= 0 {
-		window = DefaultLoginLimit.Window
+		window = DefaultLoginLimit().Window
 	}
 	err := s.store.Cleanup(ctx, CleanupPolicy{
 		Now:            s.now(),

@@ -51,7 +51,7 @@ func newTestServerWith(t *testing.T, api func(*Config), adjust ...func(*chat.Con
 	cfg := chat.Config{
 		Hasher:       chat.NewPasswordHasher(cheapArgon2, 4),
 		ProcessImage: avatar.NewProcessor(2).Process,
-		LoginLimit:   chat.DefaultLoginLimit,
+		LoginLimit:   chat.DefaultLoginLimit(),
 	}
 	for _, f := range adjust {
 		f(&cfg)
