@@ -297,16 +297,11 @@ func newStreamServer(t *testing.T, ts *testServer, heartbeat, writeTimeout time.
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A second hub over the store shares its wake-ups with ts's hub, so it
-	// polls often instead.
-	hub := realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = hub.Run(ctx); close(done) }()
+	hub, stopHub := startSecondHub(ts)
 	srv := httptest.NewUnstartedServer(handleEventsEvery(svc, hub, nil, heartbeat))
 	srv.Config.WriteTimeout = writeTimeout
 	srv.Start()
-	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	t.Cleanup(func() { stopHub(); srv.Close() })
 	ss.testServer = &testServer{Server: srv, t: t, store: ts.store}
 	return ss
 }
@@ -466,11 +461,10 @@ func TestEventsWithoutHijack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() { _ = hub.Run(ctx); close(hubDone) }()
-	t.Cleanup(func() { cancel(); <-hubDone })
+	hub, stopHub := startSecondHub(ts)
+	t.Cleanup(stopHub)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
 
 	w := &flushWriter{header: http.Header{}, writes: make(chan string, 16)}
 	req := httptest.NewRequestWithContext(ctx, "GET", "/api/messages/events", nil)
@@ -554,12 +548,9 @@ func TestEventsNoticeGoneClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
-	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan struct{})
-	go func() { _ = hub.Run(ctx); close(hubDone) }()
+	hub, stopHub := startSecondHub(ts)
 	srv := httptest.NewServer(handleEventsEvery(svc, hub, nil, 20*time.Millisecond))
-	t.Cleanup(func() { cancel(); <-hubDone; srv.Close() })
+	t.Cleanup(func() { stopHub(); srv.Close() })
 
 	ss := &testServer{Server: srv, t: t, store: ts.store}
 	s := ss.openStream(srv.Client(), "", auth(token))
@@ -572,4 +563,15 @@ func TestEventsNoticeGoneClient(t *testing.T) {
 			t.Fatalf("got %d subscribers 5s after the client left, want 0", hub.Subscribers())
 		}
 	}
+}
+
+// startSecondHub runs another hub over ts's store, for tests that mount the
+// stream handler themselves. It shares the store's wake-ups with ts's own
+// hub, so it polls often instead. stop ends it and waits.
+func startSecondHub(ts *testServer) (hub *realtime.Hub, stop func()) {
+	hub = realtime.NewHub(ts.store, nil, realtime.Options{Fallback: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = hub.Run(ctx); close(done) }()
+	return hub, func() { cancel(); <-done }
 }
